@@ -1,0 +1,63 @@
+"""crmphase: run a CRM program as bite-size projects through four gated phases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """The application factory. ``config`` overrides settings (tests)."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from crmphase.config import settings
+
+    app.config.from_mapping(settings(Path(app.instance_path)))
+    if config:
+        app.config.from_mapping(config)
+
+    from crmphase import models  # noqa: F401  (every model, for migrations and relationships)
+    from crmphase.database import configure_sqlite
+    from crmphase.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see this page."
+    login_manager.login_message_category = "info"
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+    @login_manager.user_loader
+    def _load_user(user_id: str):
+        from crmphase.auth.models import User
+
+        return db.session.get(User, int(user_id))
+
+    from crmphase import api, web
+
+    web.init_app(app)
+    api.init_app(app)
+
+    from crmphase.blueprints import register_blueprints
+
+    register_blueprints(app)
+
+    from crmphase.cli import register_cli
+
+    register_cli(app)
+    return app

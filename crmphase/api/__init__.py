@@ -1,0 +1,68 @@
+"""The ``/api/v1`` JSON API: bearer-token auth, problem JSON, the OpenAPI document."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+from flask_smorest import Api
+
+from crmphase.api.problems import flatten_messages, problem
+from crmphase.errors import DomainError
+
+API_PREFIX = "/api/v1"
+
+
+class CrmphaseApi(Api):
+    """flask-smorest's Api with errors rendered as RFC 9457 problem JSON."""
+
+    def handle_http_exception(self, error):
+        from crmphase.web import handle_http_exception
+
+        return handle_http_exception(error)
+
+
+api = CrmphaseApi()
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(API_PREFIX + "/")
+
+
+def authenticate_bearer() -> None:
+    """Set ``g.api_user`` from ``Authorization: Bearer``; the session cookie is never used."""
+    if not is_api_request():
+        return
+    g.api_user = None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        from crmphase.auth.services import user_for_token
+
+        g.api_user = user_for_token(token.strip())
+
+
+def validation_problem(error):
+    messages = getattr(error, "data", {}).get("messages", {})
+    return problem(422, "the request does not match the schema", errors=flatten_messages(messages))
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault(
+        "API_SPEC_OPTIONS",
+        {
+            "security": [{"bearerAuth": []}],
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "info": {"description": "crmphase: CRM projects through gated phases, with ROI."},
+        },
+    )
+    api.init_app(app)
+    app.before_request(authenticate_bearer)
+
+    from crmphase.api.registry import register_api_blueprints
+
+    register_api_blueprints(api)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc):  # API errors as problem JSON; pages get an HTML page
+        from crmphase.web import render_domain_error
+
+        return render_domain_error(exc)

@@ -1,0 +1,18 @@
+"""Every domain's API blueprint, registered under /api/v1."""
+
+from crmphase.extensions import csrf
+
+API_PREFIX = "/api/v1"
+
+
+def api_blueprints() -> list:
+    from crmphase.programs.api import blp as programs_blp
+
+    return [programs_blp]
+
+
+def register_api_blueprints(api) -> None:
+    for blueprint in api_blueprints():
+        # Token-authenticated JSON: the session cookie is never read there, so no CSRF.
+        csrf.exempt(blueprint)
+        api.register_blueprint(blueprint, url_prefix=API_PREFIX)

@@ -1,0 +1,36 @@
+"""The append-only audit trail (SPEC §1)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crmphase import clock
+from crmphase.auth.models import User
+from crmphase.database import UTCDateTime
+from crmphase.extensions import db
+
+
+class Event(db.Model):
+    """Who did what, when, with the values before and after. Never updated or deleted."""
+
+    __tablename__ = "events"
+    __table_args__ = (sa.Index("ix_events_project_id_id", "project_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(sa.String(64))
+    subject_type: Mapped[str] = mapped_column(sa.String(32))
+    subject_id: Mapped[int | None]
+    program_id: Mapped[int | None] = mapped_column(sa.ForeignKey("programs.id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(sa.ForeignKey("projects.id"))
+    before: Mapped[dict | None] = mapped_column(sa.JSON)
+    after: Mapped[dict | None] = mapped_column(sa.JSON)
+
+    actor: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Event {self.id} {self.action} {self.subject_type}:{self.subject_id}>"

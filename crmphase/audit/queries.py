@@ -1,0 +1,17 @@
+"""Reading the audit trail."""
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from crmphase.audit.models import Event
+
+
+def project_events_query(project_id: int, *, newest_first: bool = True):
+    """A project's events, in the order they happened (or newest first for pages)."""
+    order = (Event.id.desc(),) if newest_first else (Event.id.asc(),)
+    return (
+        sa.select(Event)
+        .where(Event.project_id == project_id)
+        .options(selectinload(Event.actor))
+        .order_by(*order)
+    )

@@ -1,0 +1,11 @@
+"""Every domain's CLI commands."""
+
+from flask import Flask
+
+
+def register_cli(app: Flask) -> None:
+    from crmphase import demo
+    from crmphase.auth import cli as auth_cli
+
+    auth_cli.init_app(app)
+    demo.init_app(app)

@@ -1,0 +1,87 @@
+"""Settings read from the environment.
+
+``DATABASE_URL`` picks PostgreSQL (``postgresql://...`` through psycopg 3); without it the
+embedded SQLite database lives in ``instance/crmphase.sqlite3``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def database_url(instance_path: Path) -> str:
+    """The SQLAlchemy URL: ``DATABASE_URL`` normalised to psycopg 3, else SQLite."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return f"sqlite:///{instance_path / 'crmphase.sqlite3'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def secret_key(instance_path: Path) -> str:
+    """``SECRET_KEY`` from the environment, else one generated once into ``instance/``."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def settings(instance_path: Path) -> dict:
+    """Every setting the app reads, from the environment with safe defaults."""
+    url = database_url(instance_path)
+    is_sqlite = url.startswith("sqlite")
+    engine_options: dict = {"pool_pre_ping": True}
+    if is_sqlite:
+        engine_options = {"connect_args": {"timeout": 15}}
+    else:
+        engine_options |= {"pool_size": 5, "max_overflow": 5, "pool_timeout": 10}
+    return {
+        "SECRET_KEY": secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "SQLITE_BUSY_TIMEOUT_MS": int(os.environ.get("CRMPHASE_SQLITE_BUSY_TIMEOUT_MS", "5000")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag("CRMPHASE_SECURE_COOKIES", True),
+        "REMEMBER_COOKIE_SECURE": _flag("CRMPHASE_SECURE_COOKIES", True),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": int(os.environ.get("CRMPHASE_MAX_UPLOAD_BYTES", 2 * 1024 * 1024)),
+        "RATELIMIT_STORAGE_URI": os.environ.get("CRMPHASE_RATELIMIT_STORAGE", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "CRMPHASE_LOGIN_LIMIT": os.environ.get("CRMPHASE_LOGIN_LIMIT", "10 per minute"),
+        "CRMPHASE_CURRENCY": os.environ.get("CRMPHASE_CURRENCY", "EUR"),
+        "CRMPHASE_EXPORT_DIR": os.environ.get(
+            "CRMPHASE_EXPORT_DIR", str(instance_path / "exports")
+        ),
+        "MAIL_SMTP_HOST": os.environ.get("CRMPHASE_SMTP_HOST", ""),
+        "MAIL_SMTP_PORT": int(os.environ.get("CRMPHASE_SMTP_PORT", "25")),
+        "MAIL_SMTP_USER": os.environ.get("CRMPHASE_SMTP_USER", ""),
+        "MAIL_SMTP_PASSWORD": os.environ.get("CRMPHASE_SMTP_PASSWORD", ""),
+        "MAIL_SMTP_STARTTLS": _flag("CRMPHASE_SMTP_STARTTLS", False),
+        "MAIL_FROM": os.environ.get("CRMPHASE_MAIL_FROM", "crmphase@localhost"),
+        "PER_PAGE": 25,
+        # flask-smorest: the OpenAPI document is generated from the code.
+        "API_TITLE": "crmphase",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }

@@ -1,0 +1,46 @@
+"""Form helpers shared by every domain."""
+
+from __future__ import annotations
+
+from wtforms import StringField
+from wtforms.validators import ValidationError
+
+from crmphase.errors import ValidationFailed
+from crmphase.money import AmountError, parse_money
+
+
+def apply_errors(form, exc: ValidationFailed) -> None:
+    """Show a service's field errors next to the fields (or at the top when unknown)."""
+    for error in exc.errors:
+        field = getattr(form, error.field, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*list(field.errors), error.message]
+        else:
+            form.form_errors.append(f"{error.field}: {error.message}")
+
+
+class MoneyField(StringField):
+    """A text input that holds an exact amount of money (at most 2 places)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        self.money = None
+
+    def pre_validate(self, form):
+        text = (self.data or "").strip().replace(",", "")
+        if not text:
+            self.money = None
+            return
+        try:
+            self.money = parse_money(text)
+        except AmountError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def _value(self):
+        if self.data is None:
+            return ""
+        return str(self.data)
+
+
+def money_value(field: MoneyField):
+    return getattr(field, "money", None)

@@ -1,0 +1,61 @@
+"""Exact money and measured values (SPEC §2: money is Decimal, never float).
+
+Pure: no Flask, no database.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+MAX_MONEY = Decimal("999999999999.99")  # Numeric(14, 2)
+
+
+class AmountError(ValueError):
+    """A text or number that is not an acceptable amount."""
+
+
+def parse_decimal(value: object, *, max_places: int | None = None) -> Decimal:
+    """Turn a decimal string or number into a finite ``Decimal``.
+
+    Floats are read through their shortest repr so that 0.1 stays 0.1. Booleans, NaN,
+    Infinity and non-numeric text are refused with a readable reason.
+    """
+    if isinstance(value, bool) or value is None:
+        raise AmountError("a number is required")
+    if isinstance(value, float):
+        value = repr(value)
+    if isinstance(value, int):
+        value = str(value)
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise AmountError("a number is required")
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise AmountError(f"'{value}' is not a number") from None
+    else:
+        raise AmountError("a number is required")
+    if not number.is_finite():
+        raise AmountError("NaN and Infinity are not numbers we can store")
+    if max_places is not None and number.as_tuple().exponent < -max_places:
+        raise AmountError(f"at most {max_places} decimal places are allowed")
+    return number
+
+
+def parse_money(value: object, *, allow_negative: bool = False) -> Decimal:
+    """Parse an amount of money: at most 2 decimal places, not negative unless allowed."""
+    amount = parse_decimal(value, max_places=2)
+    if amount < 0 and not allow_negative:
+        raise AmountError("an amount cannot be negative")
+    if abs(amount) > MAX_MONEY:
+        raise AmountError(f"an amount must be at most {MAX_MONEY}")
+    return amount.quantize(CENT)
+
+
+def round_half_up(value: Decimal, places: int = 2) -> Decimal:
+    """Round the way accountants do (half away from zero)."""
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)

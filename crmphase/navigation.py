@@ -1,0 +1,87 @@
+"""The main navigation and the project page's tabs, extended by each domain.
+
+A domain registers its entries where its views are defined, so that adding a page never
+means editing another domain's template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import request, url_for
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: str
+    endpoint: str
+    order: int = 50
+    roles: frozenset[str] | None = None  # None: every signed-in user
+    url_kwargs: Callable[[object], dict] | None = None
+    count: Callable[[object], int] | None = None
+
+
+@dataclass(frozen=True)
+class ProjectTab:
+    key: str
+    label: str
+    endpoint: str
+    order: int = 50
+
+
+NAV_ENTRIES: dict[str, NavEntry] = {}
+PROJECT_TABS: dict[str, ProjectTab] = {}
+
+
+def add_nav(entry: NavEntry) -> None:
+    NAV_ENTRIES[entry.label] = entry
+
+
+def add_project_tab(tab: ProjectTab) -> None:
+    PROJECT_TABS[tab.key] = tab
+
+
+def navigation_for(user) -> list[dict]:
+    items = []
+    for entry in sorted(NAV_ENTRIES.values(), key=lambda e: (e.order, e.label)):
+        if entry.roles is not None and user.role not in entry.roles:
+            continue
+        kwargs = entry.url_kwargs(user) if entry.url_kwargs else {}
+        url = url_for(entry.endpoint, **kwargs)
+        items.append(
+            {
+                "label": entry.label,
+                "url": url,
+                "active": request.path == url.split("?")[0] and not kwargs,
+                "count": entry.count(user) if entry.count else None,
+            }
+        )
+    return items
+
+
+def project_tabs() -> list[ProjectTab]:
+    return sorted(PROJECT_TABS.values(), key=lambda t: (t.order, t.label))
+
+
+def init_app(app) -> None:
+    from flask_login import current_user
+
+    app.jinja_env.globals["navigation"] = lambda: navigation_for(current_user)
+    app.jinja_env.globals["project_tabs"] = project_tabs
+
+
+add_nav(NavEntry("Dashboard", "dashboard.index", order=0))
+add_nav(NavEntry("Programs", "programs.program_list", order=20))
+add_nav(NavEntry("Projects", "programs.project_list", order=10))
+add_nav(
+    NavEntry(
+        "My projects",
+        "programs.project_list",
+        order=11,
+        roles=frozenset({"manager"}),
+        url_kwargs=lambda user: {"mine": "1"},
+    )
+)
+add_project_tab(ProjectTab("overview", "Overview", "programs.project_detail", order=0))
+add_project_tab(ProjectTab("events", "History", "programs.project_events", order=90))

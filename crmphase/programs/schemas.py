@@ -1,0 +1,82 @@
+"""JSON shapes of programs and projects."""
+
+import marshmallow as ma
+
+from crmphase.api.fields import Money, PageQuery, page_schema, update_schema
+from crmphase.phases.rules import Phase, ProjectState
+from crmphase.programs.models import Department
+
+Str = ma.fields.String
+
+
+class ProgramSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    name = Str(required=True, validate=ma.validate.Length(min=1, max=120))
+    objective = Str(load_default="", validate=ma.validate.Length(max=5000))
+    executive_sponsor = Str(load_default="", validate=ma.validate.Length(max=120))
+    crmo_id = ma.fields.Integer(allow_none=True, load_default=None)
+    steering_member_ids = ma.fields.List(ma.fields.Integer(), load_default=list)
+    discount_rate = ma.fields.Decimal(
+        as_string=True,
+        load_default=None,
+        allow_none=True,
+        allow_nan=False,
+        validate=ma.validate.Range(min=0, max=1, max_inclusive=False),
+    )
+    bite_size_max_months = ma.fields.Integer(
+        load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=120)
+    )
+    bite_size_max_budget = Money(allow_none=True, load_default=None)
+    measurement_grace_days = ma.fields.Integer(
+        load_default=None, allow_none=True, validate=ma.validate.Range(min=0, max=90)
+    )
+    version = ma.fields.Integer(dump_only=True)
+    created_at = ma.fields.DateTime(dump_only=True)
+
+    @ma.post_dump(pass_original=True)
+    def _members(self, data, original, **kwargs):
+        data["steering_member_ids"] = sorted(u.id for u in original.steering_members)
+        return data
+
+
+class ProjectSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    program_id = ma.fields.Integer(required=True)
+    name = Str(required=True, validate=ma.validate.Length(min=1, max=120))
+    objective = Str(load_default="", validate=ma.validate.Length(max=5000))
+    customer_need = Str(load_default="", validate=ma.validate.Length(max=5000))
+    department = Str(required=True, validate=ma.validate.OneOf([d.value for d in Department]))
+    business_lead = Str(load_default="", validate=ma.validate.Length(max=120))
+    it_lead = Str(load_default="", validate=ma.validate.Length(max=120))
+    manager_id = ma.fields.Integer(required=True)
+    team_member_ids = ma.fields.List(ma.fields.Integer(), load_default=list)
+    budget = Money(allow_none=True, load_default=None)
+    planned_start = ma.fields.Date(allow_none=True, load_default=None)
+    planned_end = ma.fields.Date(allow_none=True, load_default=None)
+    phase = Str(dump_only=True, metadata={"enum": [p.value for p in Phase]})
+    state = Str(dump_only=True, metadata={"enum": [s.value for s in ProjectState]})
+    phase_entered_on = ma.fields.Date(dump_only=True)
+    last_review_on = ma.fields.Date(dump_only=True, allow_none=True)
+    version = ma.fields.Integer(dump_only=True)
+    created_at = ma.fields.DateTime(dump_only=True)
+    updated_at = ma.fields.DateTime(dump_only=True)
+
+    @ma.post_dump(pass_original=True)
+    def _team(self, data, original, **kwargs):
+        data["team_member_ids"] = sorted(u.id for u in original.team_members)
+        return data
+
+
+class ProjectFilterQuery(PageQuery):
+    program_id = ma.fields.Integer()
+    department = Str(validate=ma.validate.OneOf([d.value for d in Department]))
+    phase = Str(validate=ma.validate.OneOf([p.value for p in Phase]))
+    state = Str(validate=ma.validate.OneOf([s.value for s in ProjectState]))
+    manager_id = ma.fields.Integer()
+    q = Str(validate=ma.validate.Length(max=120))
+
+
+ProgramPage = page_schema(ProgramSchema, "ProgramPage")
+ProjectPage = page_schema(ProjectSchema, "ProjectPage")
+ProgramUpdateSchema = update_schema(ProgramSchema, "ProgramUpdate")
+ProjectUpdateSchema = update_schema(ProjectSchema, "ProjectUpdate")

@@ -1,0 +1,338 @@
+"""Creating and changing programs and projects. Each call is one transaction."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from crmphase import clock
+from crmphase.audit.services import changed_fields, record_event
+from crmphase.auth.models import User
+from crmphase.auth.roles import Role
+from crmphase.errors import Conflict, FieldErrors, NotFound
+from crmphase.extensions import db
+from crmphase.money import MAX_MONEY
+from crmphase.programs.models import Department, Program, Project
+
+PROGRAM_FIELDS = (
+    "name",
+    "objective",
+    "executive_sponsor",
+    "crmo_id",
+    "discount_rate",
+    "bite_size_max_months",
+    "bite_size_max_budget",
+    "measurement_grace_days",
+)
+PROJECT_FIELDS = (
+    "program_id",
+    "name",
+    "objective",
+    "customer_need",
+    "department",
+    "business_lead",
+    "it_lead",
+    "manager_id",
+    "budget",
+    "planned_start",
+    "planned_end",
+)
+
+
+def program_values(program: Program) -> dict:
+    values = {name: getattr(program, name) for name in PROGRAM_FIELDS}
+    values["steering_member_ids"] = sorted(u.id for u in program.steering_members)
+    return values
+
+
+def project_values(project: Project) -> dict:
+    values = {name: getattr(project, name) for name in PROJECT_FIELDS}
+    values["team_member_ids"] = sorted(u.id for u in project.team_members)
+    return values
+
+
+def get_program(program_id: int) -> Program:
+    program = db.session.get(Program, program_id)
+    if program is None:
+        raise NotFound(f"no program {program_id}")
+    return program
+
+
+def get_project(project_id: int) -> Project:
+    project = db.session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"no project {project_id}")
+    return project
+
+
+def _users(ids, errors: FieldErrors, field: str, roles=None) -> list[User]:
+    ids = sorted(set(ids or []))
+    if not ids:
+        return []
+    users = list(db.session.scalars(sa.select(User).where(User.id.in_(ids))))
+    missing = set(ids) - {u.id for u in users}
+    if missing:
+        errors.add(field, f"no user with id {', '.join(map(str, sorted(missing)))}")
+    if roles:
+        wrong = [u.email for u in users if u.role not in roles]
+        if wrong:
+            errors.add(field, f"{', '.join(wrong)} must have role {' or '.join(roles)}")
+    return users
+
+
+def _check_program(data: dict, errors: FieldErrors, program: Program | None) -> None:
+    name = (data.get("name") or "").strip()
+    data["name"] = name
+    if not name:
+        errors.add("name", "a program needs a name")
+    elif len(name) > 120:
+        errors.add("name", "use at most 120 characters")
+    else:
+        query = sa.select(Program.id).where(sa.func.lower(Program.name) == name.lower())
+        if program is not None:
+            query = query.where(Program.id != program.id)
+        if db.session.scalar(query):
+            errors.add("name", f"a program named '{name}' already exists")
+    rate = data.get("discount_rate")
+    if rate is not None and not (Decimal(0) <= Decimal(rate) < 1):
+        errors.add(
+            "discount_rate", "the annual discount rate is a fraction from 0 to below 1, e.g. 0.08"
+        )
+    months = data.get("bite_size_max_months")
+    if months is not None and not 1 <= int(months) <= 120:
+        errors.add("bite_size_max_months", "between 1 and 120 months")
+    budget = data.get("bite_size_max_budget")
+    if budget is not None and not (0 < Decimal(budget) <= MAX_MONEY):
+        errors.add("bite_size_max_budget", "a positive amount, or leave it empty")
+    grace = data.get("measurement_grace_days")
+    if grace is not None and not 0 <= int(grace) <= 90:
+        errors.add("measurement_grace_days", "between 0 and 90 days")
+    if data.get("crmo_id") is not None:
+        _users([data["crmo_id"]], errors, "crmo_id", roles=(Role.CRMO.value,))
+
+
+def create_program(actor, data: dict) -> Program:
+    """Create a program. ``data`` holds PROGRAM_FIELDS and ``steering_member_ids``."""
+    errors = FieldErrors()
+    _check_program(data, errors, None)
+    members = _users(
+        data.get("steering_member_ids"),
+        errors,
+        "steering_member_ids",
+        roles=(Role.STEERING.value, Role.CRMO.value),
+    )
+    errors.raise_if_any()
+    program = Program(**{k: data[k] for k in PROGRAM_FIELDS if data.get(k) is not None})
+    program.steering_members = members
+    db.session.add(program)
+    db.session.flush()
+    record_event(
+        actor,
+        "program.created",
+        "program",
+        program.id,
+        after=program_values(program),
+        program_id=program.id,
+    )
+    db.session.commit()
+    return program
+
+
+def update_program(actor, program: Program, data: dict, expected_version: int) -> Program:
+    """Change a program's fields; a stale ``expected_version`` changes nothing (409)."""
+    _check_version(program, expected_version, "program")
+    before = program_values(program)
+    merged = {
+        **before,
+        **{k: v for k, v in data.items() if k in (*PROGRAM_FIELDS, "steering_member_ids")},
+    }
+    errors = FieldErrors()
+    _check_program(merged, errors, program)
+    members = _users(
+        merged.get("steering_member_ids"),
+        errors,
+        "steering_member_ids",
+        roles=(Role.STEERING.value, Role.CRMO.value),
+    )
+    errors.raise_if_any()
+    for key in PROGRAM_FIELDS:
+        if key in data:
+            setattr(program, key, merged[key])
+    if "steering_member_ids" in data:
+        program.steering_members = members
+    old, new = changed_fields(before, program_values(program))
+    if old or new:
+        record_event(
+            actor,
+            "program.updated",
+            "program",
+            program.id,
+            before=old,
+            after=new,
+            program_id=program.id,
+        )
+    _commit_versioned(program, "program")
+    return program
+
+
+def _check_project(data: dict, errors: FieldErrors, project: Project | None) -> None:
+    name = (data.get("name") or "").strip()
+    data["name"] = name
+    program = db.session.get(Program, data["program_id"]) if data.get("program_id") else None
+    if program is None:
+        errors.add("program_id", "choose an existing program")
+    if not name:
+        errors.add("name", "a project needs a name")
+    elif len(name) > 120:
+        errors.add("name", "use at most 120 characters")
+    elif program is not None:
+        query = sa.select(Project.id).where(
+            Project.program_id == program.id, sa.func.lower(Project.name) == name.lower()
+        )
+        if project is not None:
+            query = query.where(Project.id != project.id)
+        if db.session.scalar(query):
+            errors.add("name", f"'{name}' already exists in program '{program.name}'")
+    if data.get("department") not in {d.value for d in Department}:
+        errors.add("department", f"choose one of {', '.join(d.value for d in Department)}")
+    if data.get("manager_id") is None:
+        errors.add("manager_id", "every project needs a manager")
+    else:
+        _users(
+            [data["manager_id"]], errors, "manager_id", roles=(Role.MANAGER.value, Role.CRMO.value)
+        )
+    budget = data.get("budget")
+    if budget is not None and not (Decimal(0) <= Decimal(budget) <= MAX_MONEY):
+        errors.add("budget", "the budget cannot be negative")
+    start: date | None = data.get("planned_start")
+    end: date | None = data.get("planned_end")
+    if start and end and end < start:
+        errors.add("planned_end", "the planned end is before the planned start")
+    for field in ("business_lead", "it_lead"):
+        if len(data.get(field) or "") > 120:
+            errors.add(field, "use at most 120 characters")
+
+
+def create_project(actor, data: dict) -> Project:
+    """Create a project in strategize, active. ``data``: PROJECT_FIELDS, ``team_member_ids``."""
+    errors = FieldErrors()
+    _check_project(data, errors, None)
+    team = _users(data.get("team_member_ids"), errors, "team_member_ids")
+    errors.raise_if_any()
+    project = Project(**{k: data[k] for k in PROJECT_FIELDS if data.get(k) is not None})
+    project.team_members = team
+    project.phase_entered_on = clock.today()
+    db.session.add(project)
+    db.session.flush()
+    _on_project_created(project)
+    record_event(
+        actor,
+        "project.created",
+        "project",
+        project.id,
+        after=project_values(project),
+        project_id=project.id,
+        program_id=project.program_id,
+    )
+    db.session.commit()
+    return project
+
+
+def _on_project_created(project: Project) -> None:
+    """Give a new project the criteria of its first gate (the gates domain owns them)."""
+    try:
+        from crmphase.phases.services import enter_gate
+    except ImportError:  # the gates domain is optional while it is being built
+        return
+    enter_gate(project)
+
+
+def update_project(actor, project: Project, data: dict, expected_version: int) -> Project:
+    """Change a project's data; phase and state change only through gate decisions."""
+    _check_version(project, expected_version, "project")
+    before = project_values(project)
+    merged = {
+        **before,
+        **{k: v for k, v in data.items() if k in (*PROJECT_FIELDS, "team_member_ids")},
+    }
+    errors = FieldErrors()
+    _check_project(merged, errors, project)
+    team = _users(merged.get("team_member_ids"), errors, "team_member_ids")
+    errors.raise_if_any()
+    for key in PROJECT_FIELDS:
+        if key in data:
+            setattr(project, key, merged[key])
+    if "team_member_ids" in data:
+        project.team_members = team
+    old, new = changed_fields(before, project_values(project))
+    if old or new:
+        project.updated_at = clock.now()
+        record_event(
+            actor,
+            "project.updated",
+            "project",
+            project.id,
+            before=old,
+            after=new,
+            project_id=project.id,
+            program_id=project.program_id,
+        )
+    _commit_versioned(project, "project")
+    return project
+
+
+def _check_version(obj, expected_version, what: str) -> None:
+    if expected_version is None:
+        from crmphase.errors import ValidationFailed
+
+        raise ValidationFailed.one("version", f"send the {what}'s version you edited")
+    if int(expected_version) != obj.version:
+        current = obj.version
+        db.session.rollback()
+        raise Conflict(
+            f"this {what} was changed by someone else (you edited version {expected_version}, "
+            f"it is now at version {current}); reload it and apply your change again",
+            your_version=int(expected_version),
+            current_version=current,
+        )
+
+
+def _commit_versioned(obj, what: str) -> None:
+    """Commit; the version column makes a concurrent update fail instead of overwriting."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(f"this {what} was changed by someone else at the same time; reload it")
+
+
+def project_query(
+    *, program_id=None, department=None, phase=None, state=None, manager_id=None, search=None
+):
+    """Projects filtered as the list page and the API filter them, newest first by name."""
+    query = (
+        sa.select(Project)
+        .options(selectinload(Project.program), selectinload(Project.manager))
+        .order_by(Project.name, Project.id)
+    )
+    if program_id:
+        query = query.where(Project.program_id == program_id)
+    if department:
+        query = query.where(Project.department == department)
+    if phase:
+        query = query.where(Project.phase == phase)
+    if state:
+        query = query.where(Project.state == state)
+    if manager_id:
+        query = query.where(Project.manager_id == manager_id)
+    if search:
+        query = query.where(Project.name.ilike(f"%{search.strip()}%"))
+    return query
+
+
+def program_query():
+    return sa.select(Program).options(selectinload(Program.crmo)).order_by(Program.name)

@@ -1,0 +1,236 @@
+"""Pages for programs and projects."""
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+
+from crmphase.auth.models import User
+from crmphase.auth.policy import Action, authorize, can, current_actor, permission_required
+from crmphase.auth.roles import Role
+from crmphase.errors import ValidationFailed
+from crmphase.extensions import db
+from crmphase.forms import apply_errors, money_value
+from crmphase.phases.rules import Phase, ProjectState
+from crmphase.programs import services
+from crmphase.programs.forms import ProgramForm, ProjectFilterForm, ProjectForm
+from crmphase.programs.models import DEPARTMENT_LABELS
+
+bp = Blueprint("programs", __name__)
+
+
+def _user_choices(*roles):
+    query = sa.select(User).where(User.active).order_by(User.name)
+    if roles:
+        query = query.where(User.role.in_(roles))
+    return [(u.id, f"{u.name} ({u.role})") for u in db.session.scalars(query)]
+
+
+def _program_choices():
+    return [(p.id, p.name) for p in db.session.scalars(services.program_query())]
+
+
+def _program_data(form: ProgramForm) -> dict:
+    return {
+        "name": form.name.data,
+        "objective": form.objective.data or "",
+        "executive_sponsor": form.executive_sponsor.data or "",
+        "crmo_id": form.crmo_id.data,
+        "steering_member_ids": form.steering_member_ids.data or [],
+        "discount_rate": form.discount_rate.data,
+        "bite_size_max_months": form.bite_size_max_months.data,
+        "bite_size_max_budget": money_value(form.bite_size_max_budget),
+        "measurement_grace_days": form.measurement_grace_days.data,
+    }
+
+
+def _prepare_program_form(form: ProgramForm) -> ProgramForm:
+    form.crmo_id.choices = [(None, "—"), *_user_choices(Role.CRMO)]
+    form.steering_member_ids.choices = _user_choices(Role.STEERING, Role.CRMO)
+    return form
+
+
+@bp.route("/programs")
+@permission_required(Action.READ)
+def program_list():
+    page = db.paginate(services.program_query(), per_page=current_app.config["PER_PAGE"])
+    return render_template(
+        "programs/program_list.html",
+        page=page,
+        may_create=can(current_actor(), Action.PROGRAM_MANAGE),
+    )
+
+
+@bp.route("/programs/new", methods=["GET", "POST"])
+@permission_required(Action.PROGRAM_MANAGE)
+def program_new():
+    form = _prepare_program_form(ProgramForm())
+    if form.validate_on_submit():
+        try:
+            program = services.create_program(current_actor(), _program_data(form))
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            flash(f"Program '{program.name}' created.", "success")
+            return redirect(url_for("programs.program_detail", program_id=program.id))
+    return render_template("programs/program_form.html", form=form, program=None)
+
+
+@bp.route("/programs/<int:program_id>")
+@permission_required(Action.READ)
+def program_detail(program_id):
+    program = services.get_program(program_id)
+    projects = db.paginate(
+        services.project_query(program_id=program.id), per_page=current_app.config["PER_PAGE"]
+    )
+    return render_template(
+        "programs/program_detail.html",
+        program=program,
+        page=projects,
+        may_edit=can(current_actor(), Action.PROGRAM_MANAGE),
+    )
+
+
+@bp.route("/programs/<int:program_id>/edit", methods=["GET", "POST"])
+@permission_required(Action.PROGRAM_MANAGE)
+def program_edit(program_id):
+    program = services.get_program(program_id)
+    form = _prepare_program_form(ProgramForm(obj=program))
+    if request.method == "GET":
+        form.steering_member_ids.data = [u.id for u in program.steering_members]
+        form.version.data = program.version
+    if form.validate_on_submit():
+        try:
+            services.update_program(
+                current_actor(), program, _program_data(form), form.version.data
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            flash("Program saved.", "success")
+            return redirect(url_for("programs.program_detail", program_id=program.id))
+    return render_template("programs/program_form.html", form=form, program=program)
+
+
+def _filter_form() -> ProjectFilterForm:
+    form = ProjectFilterForm(request.args)
+    form.program_id.choices = [(None, "All programs"), *_program_choices()]
+    form.department.choices = [
+        ("", "All departments"),
+        *[(d.value, label) for d, label in DEPARTMENT_LABELS.items()],
+    ]
+    form.phase.choices = [("", "All phases"), *[(p.value, p.value.title()) for p in Phase]]
+    form.state.choices = [
+        ("", "All states"),
+        *[(s.value, s.value.replace("_", " ")) for s in ProjectState],
+    ]
+    return form
+
+
+@bp.route("/projects")
+@permission_required(Action.READ)
+def project_list():
+    form = _filter_form()
+    form.validate()
+    mine = request.args.get("mine") == "1"
+    query = services.project_query(
+        program_id=form.program_id.data,
+        department=form.department.data or None,
+        phase=form.phase.data or None,
+        state=form.state.data or None,
+        search=form.q.data or None,
+        manager_id=current_actor().id if mine else None,
+    )
+    page = db.paginate(query, per_page=current_app.config["PER_PAGE"])
+    return render_template(
+        "programs/project_list.html",
+        page=page,
+        form=form,
+        mine=mine,
+        may_create=can(current_actor(), Action.PROJECT_CREATE),
+    )
+
+
+def _project_data(form: ProjectForm) -> dict:
+    return {
+        "program_id": form.program_id.data,
+        "name": form.name.data,
+        "objective": form.objective.data or "",
+        "customer_need": form.customer_need.data or "",
+        "department": form.department.data,
+        "business_lead": form.business_lead.data or "",
+        "it_lead": form.it_lead.data or "",
+        "manager_id": form.manager_id.data,
+        "team_member_ids": form.team_member_ids.data or [],
+        "budget": money_value(form.budget),
+        "planned_start": form.planned_start.data,
+        "planned_end": form.planned_end.data,
+    }
+
+
+def _prepare_project_form(form: ProjectForm) -> ProjectForm:
+    form.program_id.choices = [(None, "—"), *_program_choices()]
+    form.manager_id.choices = [(None, "—"), *_user_choices(Role.MANAGER, Role.CRMO)]
+    form.team_member_ids.choices = _user_choices()
+    return form
+
+
+@bp.route("/projects/new", methods=["GET", "POST"])
+@permission_required(Action.PROJECT_CREATE)
+def project_new():
+    form = _prepare_project_form(ProjectForm())
+    if request.method == "GET":
+        form.program_id.data = request.args.get("program_id", type=int)
+        if current_actor().role == Role.MANAGER:
+            form.manager_id.data = current_actor().id
+    if form.validate_on_submit():
+        try:
+            project = services.create_project(current_actor(), _project_data(form))
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            flash(f"Project '{project.name}' created in Strategize.", "success")
+            return redirect(url_for("programs.project_detail", project_id=project.id))
+    return render_template("programs/project_form.html", form=form, project=None)
+
+
+@bp.route("/projects/<int:project_id>")
+@permission_required(Action.READ)
+def project_detail(project_id):
+    project = services.get_project(project_id)
+    return render_template(
+        "programs/project_detail.html",
+        project=project,
+        tab="overview",
+        may_edit=can(current_actor(), Action.PROJECT_EDIT, project),
+    )
+
+
+@bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
+@permission_required(Action.PROJECT_EDIT)
+def project_edit(project_id):
+    project = services.get_project(project_id)
+    authorize(Action.PROJECT_EDIT, project)
+    form = _prepare_project_form(ProjectForm(obj=project))
+    if request.method == "GET":
+        form.team_member_ids.data = [u.id for u in project.team_members]
+        form.version.data = project.version
+    if form.validate_on_submit():
+        try:
+            services.update_project(
+                current_actor(), project, _project_data(form), form.version.data
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            flash("Project saved.", "success")
+            return redirect(url_for("programs.project_detail", project_id=project.id))
+    return render_template("programs/project_form.html", form=form, project=project)
+
+
+@bp.route("/projects/<int:project_id>/history")
+@permission_required(Action.READ)
+def project_events(project_id):
+    from crmphase.audit.queries import project_events_query
+
+    project = services.get_project(project_id)
+    page = db.paginate(project_events_query(project.id), per_page=50)
+    return render_template("programs/project_events.html", project=project, page=page, tab="events")
