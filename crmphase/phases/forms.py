@@ -1,7 +1,7 @@
 """Forms of the gate pages (all with CSRF)."""
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crmphase.phases.rules import DecisionKind, Phase
@@ -30,11 +30,11 @@ class ReviewRequestForm(FlaskForm):
 
 class DecisionForm(FlaskForm):
     decision = SelectField(
-        "Decision", choices=[(d.value, label) for d, label in DECISION_LABELS.items()]
+        "Decision", choices=[SelectChoice(d.value, label) for d, label in DECISION_LABELS.items()]
     )
     to_phase = SelectField(
         "Recycle to",
-        choices=[("", "—"), *[(p.value, p.value.title()) for p in Phase]],
+        choices=[SelectChoice("", "—"), *[SelectChoice(p.value, p.value.title()) for p in Phase]],
         validators=[Optional()],
         validate_choice=False,
     )
@@ -50,17 +50,20 @@ class TemplateCriterionForm(FlaskForm):
     phase = SelectField(
         "Gate",
         choices=[
-            (Phase.STRATEGIZE.value, "Strategize → Evaluate"),
-            (Phase.EVALUATE.value, "Evaluate → Execute"),
-            (Phase.EXECUTE.value, "Execute → Manage"),
-            (Phase.MANAGE.value, "Manage (periodic review)"),
+            SelectChoice(Phase.STRATEGIZE.value, "Strategize → Evaluate"),
+            SelectChoice(Phase.EVALUATE.value, "Evaluate → Execute"),
+            SelectChoice(Phase.EXECUTE.value, "Execute → Manage"),
+            SelectChoice(Phase.MANAGE.value, "Manage (periodic review)"),
         ],
     )
     label = StringField("Criterion", validators=[DataRequired(), Length(max=200)])
     help = TextAreaField("What counts as evidence (optional)", validators=[Length(max=5000)])
     required = SelectField(
         "Kind",
-        choices=[("1", "Required — blocks go until met"), ("0", "Advisory — shown, never blocks")],
+        choices=[
+            SelectChoice("1", "Required — blocks go until met"),
+            SelectChoice("0", "Advisory — shown, never blocks"),
+        ],
     )
 
 

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from crmphase import clock
 from crmphase.auth.policy import Action, authorize, can, current_actor, permission_required
@@ -12,6 +13,7 @@ from crmphase.navigation import NavEntry, ProjectTab, add_nav, add_project_tab
 from crmphase.phases import services
 from crmphase.phases.forms import (
     CONFIRM_FIRST,
+    DECISION_LABELS,
     ConfirmForm,
     CriterionForm,
     DecisionForm,
@@ -43,9 +45,14 @@ def project_flags(project) -> list[dict]:
 def _decision_form(project, form=None) -> DecisionForm:
     form = form or DecisionForm(formdata=None)
     allowed = set(services.allowed_decisions(project))
-    form.decision.choices = [c for c in form.decision.choices if c[0] in allowed]
+    form.decision.choices = [
+        SelectChoice(d.value, label) for d, label in DECISION_LABELS.items() if d in allowed
+    ]
     earlier = PHASE_ORDER[: PHASE_ORDER.index(Phase(project.phase))]
-    form.to_phase.choices = [("", "—"), *[(p.value, p.value.title()) for p in earlier]]
+    form.to_phase.choices = [
+        SelectChoice("", "—"),
+        *[SelectChoice(p.value, p.value.title()) for p in earlier],
+    ]
     if form.version.data in (None, ""):
         form.version.data = project.version
     return form
@@ -160,7 +167,7 @@ def decision_create(project_id):
                 form.decision.data,
                 form.rationale.data,
                 form.to_phase.data or None,
-                int(form.version.data) if (form.version.data or "").isdigit() else None,
+                int(form.version.data) if str(form.version.data or "").isdigit() else None,
             )
         except ValidationFailed as exc:
             apply_errors(form, exc)

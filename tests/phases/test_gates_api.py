@@ -101,7 +101,9 @@ def test_auto_criterion_follows_the_project_data(
     assert gate["ready"] is False
     unmet = [u["key"] for u in gate["unmet"]]
     # a missing planned start also leaves the duration unknown
-    assert unmet == ([key, "bite_size"] if "planned_start" in change and key != "bite_size" else [key])
+    assert unmet == (
+        [key, "bite_size"] if "planned_start" in change and key != "bite_size" else [key]
+    )
     assert explains in criterion(gate, key)["explanation"]
 
 
@@ -117,9 +119,10 @@ def test_kpi_criterion_needs_baseline_target_and_period(api, make_project, make_
 
 def test_business_case_needs_planned_costs_and_benefits(api, make_project, make_plan):
     project = make_project(phase="evaluate")
-    assert "no planned costs" in criterion(gate_of(api, "viewer", project), "business_case_defined")[
-        "explanation"
-    ]
+    assert (
+        "no planned costs"
+        in criterion(gate_of(api, "viewer", project), "business_case_defined")["explanation"]
+    )
     make_plan(project, cost="1000.00", benefit=None)
     explanation = criterion(gate_of(api, "viewer", project), "business_case_defined")["explanation"]
     assert "no planned benefits" in explanation
@@ -128,9 +131,7 @@ def test_business_case_needs_planned_costs_and_benefits(api, make_project, make_
     assert found["met"] is True and "planned ROI 200.00%" in found["explanation"]
 
 
-def test_bite_size_budget_cap_applies_when_the_program_sets_one(
-    api, make_project, make_program
-):
+def test_bite_size_budget_cap_applies_when_the_program_sets_one(api, make_project, make_program):
     program = make_program(bite_size_max_budget=Decimal("50000.00"))
     project = make_project(phase="evaluate", program=program, budget=Decimal("80000.00"))
     found = criterion(gate_of(api, "viewer", project), "bite_size")
@@ -437,9 +438,7 @@ def test_retire_only_from_manage_and_reopen(api, make_project):
     assert (body["phase"], body["state"]) == ("manage", "active")
 
 
-def test_recycle_resets_only_the_target_gates_manual_criteria(
-    api, db, make_project, tick_all
-):
+def test_recycle_resets_only_the_target_gates_manual_criteria(api, db, make_project, tick_all):
     from crmphase.phases.services import enter_gate
 
     project = make_project(phase="strategize")
@@ -457,8 +456,9 @@ def test_recycle_resets_only_the_target_gates_manual_criteria(
     gate = gate_of(api, "viewer", project)
     for key in ("evaluation_criteria_standardised", "option_chosen_with_users"):
         assert criterion(gate, key)["met"] is False and criterion(gate, key)["evidence"] == ""
-    from crmphase.phases.models import GateCriterion
     import sqlalchemy as sa
+
+    from crmphase.phases.models import GateCriterion
 
     still = db.session.scalars(
         sa.select(GateCriterion.key).where(
@@ -490,7 +490,12 @@ def test_recycle_from_manage_starts_an_upgrade_over(api, make_project):
 
 @pytest.mark.parametrize(
     ("phase", "to_phase"),
-    [("strategize", "strategize"), ("evaluate", None), ("evaluate", "execute"), ("execute", "execute")],
+    [
+        ("strategize", "strategize"),
+        ("evaluate", None),
+        ("evaluate", "execute"),
+        ("execute", "execute"),
+    ],
 )
 def test_recycle_needs_an_earlier_phase(api, make_project, phase, to_phase):
     project = make_project(phase=phase)
@@ -528,20 +533,22 @@ def test_anonymous_is_401(api, make_project):
 # --- the audit trail -------------------------------------------------------------------------
 
 
-def test_the_audit_trail_read_back_matches_what_happened_in_order(
-    api, make_user, make_program
-):
+def test_the_audit_trail_read_back_matches_what_happened_in_order(api, make_user, make_program):
     manager, steering, crmo = make_user("manager"), make_user("steering"), make_user("crmo")
-    created = api(manager).post(
-        "/api/v1/projects",
-        json={
-            "program_id": make_program().id,
-            "name": "Loyalty card",
-            "department": "marketing",
-            "manager_id": manager.id,
-            "objective": "Keep customers",
-        },
-    ).json
+    created = (
+        api(manager)
+        .post(
+            "/api/v1/projects",
+            json={
+                "program_id": make_program().id,
+                "name": "Loyalty card",
+                "department": "marketing",
+                "manager_id": manager.id,
+                "objective": "Keep customers",
+            },
+        )
+        .json
+    )
     pid = created["id"]
     steps = [
         (manager, "put", "gate/criteria/customer_needs_factored", {"met": True, "evidence": "x"}),
