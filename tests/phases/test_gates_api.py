@@ -600,3 +600,32 @@ def test_review_overdue_shows_in_the_gate(api, make_project):
         phase="manage", state="on_hold", phase_entered_on=today - timedelta(days=400)
     )
     assert gate_of(api, "viewer", held)["review_overdue"] is False
+
+
+def test_project_representation_says_when_its_review_is_overdue(api, make_project):
+    entered = clock.today() - timedelta(days=100)
+    project = make_project(phase="manage", phase_entered_on=entered)
+    body = api("viewer").get(f"/api/v1/projects/{project.id}").json
+    assert body["review_overdue"] is True
+    assert (
+        body["next_review_due"] is not None and body["next_review_due"] < clock.today().isoformat()
+    )
+    listed = api("viewer").get("/api/v1/projects?phase=manage").json["items"]
+    assert any(p["id"] == project.id and p["review_overdue"] for p in listed)
+    fresh = api("viewer").get(f"/api/v1/projects/{make_project().id}").json
+    assert fresh["review_overdue"] is False and fresh["next_review_due"] is None
+
+
+def test_openapi_document_describes_the_gate_endpoints(app, client):
+    spec = client.get("/api/v1/openapi.json").json
+    paths = spec["paths"]
+    for path in (
+        "/api/v1/projects/{project_id}/gate",
+        "/api/v1/projects/{project_id}/gate/criteria/{key}",
+        "/api/v1/projects/{project_id}/gate/reviews",
+        "/api/v1/projects/{project_id}/gate/decisions",
+        "/api/v1/projects/{project_id}/events",
+    ):
+        assert path in paths, sorted(paths)
+    assert "post" in paths["/api/v1/projects/{project_id}/gate/decisions"]
+    assert "put" in paths["/api/v1/projects/{project_id}/gate/criteria/{key}"]
