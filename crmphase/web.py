@@ -15,8 +15,11 @@ from crmphase.extensions import db
 
 log = logging.getLogger(__name__)
 
+# Scripts: same origin only, no inline code and no eval. Styles allow inline because
+# plotly.js injects its own style rules at run time; templates themselves use none.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )

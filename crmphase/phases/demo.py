@@ -1,62 +1,93 @@
-"""Demo gate activity for ``flask demo``: checklists, a few ticks, reviews waiting.
+"""Demo gate activity for ``flask demo``: drive each demo project to its target phase.
 
-Idempotent: a project that already has a review or a ticked criterion is left alone, so
-running the demo twice adds nothing.
+Every step goes through the real services: the manager ticks the manual criteria with
+evidence and requests a review, a steering member who does not manage the project says go.
+When an automatic criterion is not met yet (no KPI or business case entered by the metrics
+demo, say), the project stays where it is with its review waiting in the steering queue.
+
+Idempotent: a project already at its target phase is left alone, ticks that are already
+there write nothing, and a second review is never requested while one waits.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from crmphase.auth.models import User
+from crmphase.errors import DomainError
 from crmphase.extensions import db
 from crmphase.phases import services
-from crmphase.phases.models import GateCriterion, GateReview
+from crmphase.phases.rules import PHASE_ORDER, Phase
 from crmphase.programs.models import Project
 
 DEMO_EVIDENCE = {
     "customer_needs_factored": "Customer interviews (40) and complaint analysis, workshop 12 Jan",
-    "business_case_owned": "Business case v2 signed by the head of marketing",
+    "business_case_owned": "Business case v2 signed by the business lead",
     "evaluation_criteria_standardised": "Scoring sheet: usability, process fit, ROI/TCO",
-    "option_chosen_with_users": "Vendor shortlist scored with 8 sales reps",
-    "pilot_reviewed": "Pilot review 3 Mar; response-rate target moved from 5% to 4.5%",
-    "data_cleansing_validated": "Data owner sign-off on the de-duplicated customer file",
-    "users_trained": "Service agents trained by senior agents, 2 sessions",
-    "upgrade_plan_dated": "Upgrade to release 2 planned for Q3",
+    "option_chosen_with_users": "Vendor shortlist scored with eight users from the business",
+    "pilot_reviewed": "Pilot review held; one KPI target fine-tuned with a reason",
+    "data_cleansing_validated": "Data owner signed off the de-duplicated customer file",
+    "users_trained": "Users trained by senior colleagues from their own department",
+    "upgrade_plan_dated": "Upgrade to the next release planned for next quarter",
+}
+RATIONALE = {
+    Phase.STRATEGIZE: "Objective, leads and KPIs agreed; the business owns the case.",
+    Phase.EVALUATE: "Bite-size, business case approved with a planned ROI, option chosen.",
+    Phase.EXECUTE: "Pilot measured and reviewed; users trained; data validated.",
 }
 
 
-def add_demo_gates() -> list[str]:
-    """Give every active demo project its checklist and some history; return report lines."""
-    projects = db.session.scalars(
-        sa.select(Project).where(Project.state == "active").order_by(Project.id)
+def _decider(project: Project) -> User | None:
+    """A steering member of the program (else any steering user or CRMO) not managing it."""
+    candidates = [*project.program.steering_members]
+    candidates += db.session.scalars(
+        sa.select(User).where(User.role.in_(("steering", "crmo"))).order_by(User.id)
     ).all()
-    touched = 0
-    for index, project in enumerate(projects):
-        services.enter_gate(project)
-        db.session.commit()
-        if _has_activity(project):
-            continue
-        gate = services.current_gate(project)
-        manual = [c for c in gate.status.criteria if c.kind == "manual"]
-        # Tick all but the last manual criterion, so most gates are one step from ready.
-        for criterion in manual[: max(len(manual) - 1, 0) if index % 2 else len(manual)]:
+    return next((u for u in candidates if u.id != project.manager_id), None)
+
+
+def _tick_all(project: Project) -> None:
+    for criterion in services.current_gate(project).status.criteria:
+        if criterion.kind == "manual" and not criterion.met:
             evidence = DEMO_EVIDENCE.get(criterion.key, "Checked in the weekly project review")
             services.set_criterion(project.manager, project, criterion.key, True, evidence)
-        if index % 3 == 0:
+
+
+def drive_to(project: Project, target: Phase) -> int:
+    """Take ``project`` through go decisions up to ``target``; return how many were taken."""
+    decider = _decider(project)
+    taken = 0
+    while (
+        decider is not None
+        and project.state == "active"
+        and PHASE_ORDER.index(Phase(project.phase)) < PHASE_ORDER.index(target)
+    ):
+        phase = Phase(project.phase)
+        _tick_all(project)
+        if services.pending_review(project.id) is None:
             services.request_review(project.manager, project, "Ready for the steering committee")
-        touched += 1
-    return [f"gates: {touched} demo project(s) given checklist ticks and reviews"]
+        try:
+            services.decide(decider, project, "go", RATIONALE.get(phase, "Gate criteria met."))
+        except DomainError:
+            db.session.rollback()
+            break  # an automatic criterion is not met yet; the review waits in the queue
+        taken += 1
+    return taken
 
 
-def _has_activity(project: Project) -> bool:
-    reviewed = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(GateReview)
-        .where(GateReview.project_id == project.id)
-    )
-    ticked = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(GateCriterion)
-        .where(GateCriterion.project_id == project.id, GateCriterion.met.is_(True))
-    )
-    return bool(reviewed or ticked)
+def add_demo_gates() -> list[str]:
+    """Drive every demo project to the phase the demo portfolio gives it; report lines."""
+    from crmphase.demo_data import demo_project_targets
+
+    targets = demo_project_targets()
+    projects = db.session.scalars(
+        sa.select(Project).where(Project.name.in_(list(targets))).order_by(Project.id)
+    ).all()
+    moved, waiting = 0, 0
+    for project in projects:
+        services.enter_gate(project)
+        db.session.commit()
+        moved += drive_to(project, Phase(targets[project.name]))
+        if project.phase != targets[project.name]:
+            waiting += 1
+    return [f"gates: {moved} go decision(s) taken; {waiting} project(s) waiting for a review"]

@@ -116,19 +116,11 @@ def enter_gate(project: Project) -> list[GateCriterion]:
 
 
 def missing_measurement_count(project: Project) -> int:
-    """How many of the project's due KPI-periods are missing (SPEC §4).
+    """How many of the project's due KPI-periods are missing (SPEC §4): due, unmeasured,
+    and past the program's grace days."""
+    from crmphase.metrics.tracking import missing_kpi_periods
 
-    Uses the metrics domain's tracking module when it is there; until then nothing counts
-    as missing.
-    """
-    try:
-        from crmphase.metrics import tracking
-    except ImportError:
-        return 0
-    counter = getattr(tracking, "missing_count", None) or getattr(
-        tracking, "missing_measurement_count", None
-    )
-    return int(counter(project)) if counter else 0
+    return len(missing_kpi_periods(project.id, today=clock.today()))
 
 
 def project_facts(project: Project) -> rules.ProjectFacts:

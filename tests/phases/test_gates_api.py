@@ -629,3 +629,21 @@ def test_openapi_document_describes_the_gate_endpoints(app, client):
         assert path in paths, sorted(paths)
     assert "post" in paths["/api/v1/projects/{project_id}/gate/decisions"]
     assert "put" in paths["/api/v1/projects/{project_id}/gate/criteria/{key}"]
+
+
+def test_no_missing_measurement_counts_due_kpi_periods_past_their_grace(
+    api, make_project, make_kpi, make_measurement
+):
+    today = clock.today()
+    project = make_project(phase="execute", phase_entered_on=today - timedelta(days=120))
+    kpi = make_kpi(project, baseline_period="2020-01", target_period="2030-12")
+    found = criterion(gate_of(api, "viewer", project), "no_missing_measurement")
+    assert found["met"] is False
+    assert "due measurements missing — record them" in found["explanation"]
+    from crmphase.periods import Period
+
+    period = Period.of(today)
+    for _ in range(6):
+        period = period.previous()
+        make_measurement(kpi, period=str(period))
+    assert criterion(gate_of(api, "viewer", project), "no_missing_measurement")["met"] is True
