@@ -287,6 +287,8 @@ def request_review(actor, project: Project, note: str | None = "") -> GateReview
     note = (note or "").strip()
     if len(note) > MAX_TEXT:
         raise ValidationFailed.one("note", f"use at most {MAX_TEXT} characters")
+    # Serialise concurrent requests for the same project (SQLite already serialises writers).
+    db.session.execute(sa.select(Project.id).where(Project.id == project.id).with_for_update())
     waiting = pending_review(project.id)
     if waiting is not None:
         raise Conflict(

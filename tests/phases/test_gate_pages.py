@@ -296,3 +296,75 @@ def test_removing_a_template_criterion_confirms_first(page_client, make_user, ma
     assert client.post(url).status_code == 302
     db.session.expire_all()
     assert db.session.get(CriterionTemplate, template.id) is None
+
+
+def test_manager_withdraws_a_waiting_review(page_client, make_project, api):
+    project = make_project()
+    client = page_client(project.manager)
+    client.post(f"/projects/{project.id}/gate/reviews", data={})
+    assert "Withdraw the request" in client.get(f"/projects/{project.id}/gate").get_data(
+        as_text=True
+    )
+    response = client.post(f"/projects/{project.id}/gate/reviews/withdraw", follow_redirects=True)
+    assert "Review request withdrawn." in response.get_data(as_text=True)
+    reviews = api("viewer").get(f"/api/v1/projects/{project.id}/gate/reviews").json["items"]
+    assert reviews[0]["status"] == "withdrawn"
+    events = api("viewer").get(f"/api/v1/projects/{project.id}/events").json["items"]
+    assert events[-1]["action"] == "gate.review.withdrawn"
+
+
+def test_gate_heading_names_the_next_phase(page_client, make_user, make_project):
+    html = (
+        page_client(make_user("viewer"))
+        .get(f"/projects/{make_project(phase='evaluate').id}/gate")
+        .get_data(as_text=True)
+    )
+    assert "Gate checklist: Evaluate → Execute" in html
+    manage = make_project(phase="manage")
+    html = (
+        page_client(make_user("viewer")).get(f"/projects/{manage.id}/gate").get_data(as_text=True)
+    )
+    assert "Periodic review checklist" in html and "next periodic review due" in html
+
+
+def _count_statements(db, call) -> int:
+    """Statements run on the test's connection during ``call()`` (the ``count_queries``
+    fixture listens on the engine, which misses the rolled-back test connection)."""
+    statements = []
+
+    def before(conn, cursor, statement, *args):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "BEGIN")):
+            statements.append(statement)
+
+    connection = db.session.connection()
+    sa.event.listen(connection, "before_cursor_execute", before)
+    try:
+        call()
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", before)
+    return len(statements)
+
+
+def test_queue_page_costs_a_bounded_number_of_queries_per_review(
+    page_client, make_user, make_project, db
+):
+    from crmphase.phases.services import request_review
+
+    def add_reviews(n):
+        for _ in range(n):
+            project = make_project()
+            request_review(project.manager, project)
+
+    # The test keeps one app context (and its ``g``) for every request, so the user who
+    # signs in last is the one Flask-Login serves: sign the steering member in last.
+    add_reviews(2)
+    client = page_client(make_user("steering"))
+    response = client.get("/gates/queue")
+    assert response.status_code == 200
+    two = _count_statements(db, lambda: client.get("/gates/queue"))
+    add_reviews(3)
+    five = _count_statements(db, lambda: client.get("/gates/queue"))
+    assert client.get("/gates/queue").get_data(as_text=True).count("waiting 0 days") == 5
+    per_review = (five - two) / 3
+    # each review shows its live checklist (criteria, facts, missing measurements)
+    assert 0 < per_review <= 12, (two, five)
