@@ -3,6 +3,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from crmphase import clock
 from crmphase.api.fields import PageQuery, page_body
 from crmphase.auth.policy import Action, authorize, current_actor, permission_required
 from crmphase.extensions import db
@@ -14,10 +15,13 @@ from crmphase.phases.schemas import (
     DecisionSchema,
     EventPage,
     GateSchema,
+    QueuePage,
     ReviewPage,
     ReviewSchema,
+    TemplateCriterionPage,
+    TemplateCriterionSchema,
 )
-from crmphase.programs.services import get_project
+from crmphase.programs.services import get_program, get_project
 
 blp = Blueprint("gates_api", __name__, description="Phase gates: criteria, reviews, decisions")
 
@@ -106,6 +110,84 @@ class GateReviews(MethodView):
         project = get_project(project_id)
         authorize(Action.GATE_REVIEW_REQUEST, project)
         return services.request_review(current_actor(), project, data.get("note"))
+
+
+@blp.route("/projects/<int:project_id>/gate/reviews/<int:review_id>/withdraw")
+class GateReviewWithdraw(MethodView):
+    decorators = [permission_required(Action.GATE_REVIEW_REQUEST)]
+
+    @blp.response(200, ReviewSchema)
+    def post(self, project_id, review_id):
+        """Withdraw the waiting review request (the project's manager or the CRMO)."""
+        project = get_project(project_id)
+        authorize(Action.GATE_REVIEW_REQUEST, project)
+        waiting = services.pending_review(project.id)
+        if waiting is None or waiting.id != review_id:
+            from crmphase.errors import Conflict
+
+            raise Conflict(f"review {review_id} of this project is not waiting")
+        return services.withdraw_review(current_actor(), project)
+
+
+@blp.route("/gate/queue")
+class GateQueue(MethodView):
+    decorators = [permission_required(Action.GATE_DECIDE)]
+
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, QueuePage)
+    def get(self, args):
+        """Reviews waiting for a decision, oldest first, with their age and readiness."""
+        body = _page(services.steering_queue_query(), args)
+        now = clock.now()
+        items = []
+        for review in body["items"]:
+            gate = services.current_gate(review.project)
+            items.append(
+                {
+                    **{name: getattr(review, name) for name in ReviewSchema().fields},
+                    "project_name": review.project.name,
+                    "program_id": review.project.program_id,
+                    "manager_id": review.project.manager_id,
+                    "age_days": (now - review.requested_at).days,
+                    "ready": gate.status.ready,
+                    "unmet": gate.unmet,
+                    "review_overdue": services.is_review_overdue(review.project),
+                }
+            )
+        body["items"] = items
+        return body
+
+
+@blp.route("/programs/<int:program_id>/criteria")
+class ProgramCriteria(MethodView):
+    decorators = [permission_required(Action.READ)]
+
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, TemplateCriterionPage)
+    def get(self, args, program_id):
+        """The criteria this program adds to the default gate criteria."""
+        program = get_program(program_id)
+        return _page(services.templates_query(program.id), args)
+
+    @blp.arguments(TemplateCriterionSchema)
+    @blp.response(201, TemplateCriterionSchema)
+    def post(self, data, program_id):
+        """Add a manual criterion, required or advisory, to a gate (CRMO)."""
+        authorize(Action.PROGRAM_MANAGE)
+        program = get_program(program_id)
+        return services.add_template_criterion(
+            current_actor(), program, data["phase"], data["label"], data["required"], data["help"]
+        )
+
+
+@blp.route("/programs/<int:program_id>/criteria/<int:template_id>")
+class ProgramCriterionItem(MethodView):
+    decorators = [permission_required(Action.PROGRAM_MANAGE)]
+
+    @blp.response(204)
+    def delete(self, program_id, template_id):
+        """Remove an added criterion; projects already in that gate keep it (CRMO)."""
+        services.remove_template_criterion(current_actor(), get_program(program_id), template_id)
 
 
 @blp.route("/projects/<int:project_id>/gate/decisions")

@@ -98,3 +98,29 @@ ReviewPage = page_schema(ReviewSchema, "GateReviewPage")
 DecisionPage = page_schema(DecisionSchema, "GateDecisionPage")
 EventPage = page_schema(EventSchema, "EventPage")
 PageArgs = PageQuery
+
+
+class QueueItemSchema(ReviewSchema):
+    project_name = Str(dump_only=True)
+    program_id = ma.fields.Integer(dump_only=True)
+    manager_id = ma.fields.Integer(dump_only=True)
+    age_days = ma.fields.Integer(dump_only=True)
+    ready = ma.fields.Boolean(dump_only=True)
+    unmet = ma.fields.List(ma.fields.Nested(UnmetSchema), dump_only=True)
+    review_overdue = ma.fields.Boolean(dump_only=True)
+
+
+class TemplateCriterionSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    program_id = ma.fields.Integer(dump_only=True)
+    phase = Str(required=True, validate=ma.validate.OneOf([p.value for p in Phase]))
+    key = Str(dump_only=True)
+    label = Str(required=True, validate=ma.validate.Length(min=1, max=200))
+    help = Str(load_default="", validate=ma.validate.Length(max=5000))
+    kind = Str(dump_only=True)
+    required = ma.fields.Boolean(load_default=True)
+    created_at = ma.fields.DateTime(dump_only=True)
+
+
+QueuePage = page_schema(QueueItemSchema, "GateQueuePage")
+TemplateCriterionPage = page_schema(TemplateCriterionSchema, "CriterionTemplatePage")

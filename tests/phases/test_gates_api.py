@@ -647,3 +647,96 @@ def test_no_missing_measurement_counts_due_kpi_periods_past_their_grace(
         period = period.previous()
         make_measurement(kpi, period=str(period))
     assert criterion(gate_of(api, "viewer", project), "no_missing_measurement")["met"] is True
+
+
+def test_manager_withdraws_a_review_through_the_api(api, make_project):
+    project = make_project()
+    review = api(project.manager).post(f"/api/v1/projects/{project.id}/gate/reviews", json={})
+    url = f"/api/v1/projects/{project.id}/gate/reviews/{review.json['id']}/withdraw"
+    assert api("steering").post(url).status_code == 403
+    response = api(project.manager).post(url)
+    assert response.status_code == 200 and response.json["status"] == "withdrawn"
+    assert api(project.manager).post(url).status_code == 409
+    assert gate_of(api, "viewer", project)["pending_review"] is None
+
+
+def test_steering_queue_api_lists_waiting_reviews_oldest_first(api, make_project):
+    older, newer = make_project(), make_project()
+    with clock.frozen(clock.now() - timedelta(days=3)):
+        api(older.manager).post(f"/api/v1/projects/{older.id}/gate/reviews", json={})
+    api(newer.manager).post(f"/api/v1/projects/{newer.id}/gate/reviews", json={})
+    body = api("steering").get("/api/v1/gate/queue").json
+    assert [i["project_id"] for i in body["items"]] == [older.id, newer.id]
+    assert [i["age_days"] for i in body["items"]] == [3, 0]
+    assert body["items"][0]["ready"] is False and body["items"][0]["unmet"]
+    assert api("manager").get("/api/v1/gate/queue").status_code == 403
+
+
+def test_crmo_manages_template_criteria_through_the_api(api, make_program, make_project):
+    program = make_program()
+    url = f"/api/v1/programs/{program.id}/criteria"
+    body = {"phase": "evaluate", "label": "Security review passed", "required": False}
+    assert api("manager").post(url, json=body).status_code == 403
+    created = api("crmo").post(url, json=body)
+    assert created.status_code == 201, created.json
+    assert created.json["key"] == "security_review_passed" and created.json["required"] is False
+    assert api("crmo").post(url, json=body).status_code == 422  # the same label twice
+    bad = api("crmo").post(url, json={"phase": "later", "label": ""})
+    assert bad.status_code == 422 and {e["field"] for e in bad.json["errors"]} >= {"phase"}
+    project = make_project(program=program, phase="evaluate")
+    keys = [c["key"] for c in gate_of(api, "viewer", project)["criteria"]]
+    assert "security_review_passed" in keys
+    listed = api("viewer").get(url).json["items"]
+    assert [t["label"] for t in listed] == ["Security review passed"]
+    assert api("crmo").delete(f"{url}/{created.json['id']}").status_code == 204
+    assert api("viewer").get(url).json["items"] == []
+    assert api("crmo").delete(f"{url}/{created.json['id']}").status_code == 404
+    # the project already in the gate keeps it
+    assert "security_review_passed" in [
+        c["key"] for c in gate_of(api, "viewer", project)["criteria"]
+    ]
+
+
+def test_reentering_a_gate_after_recycle_picks_up_criteria_added_since(
+    api, make_user, make_program, make_project, tick_all
+):
+    from crmphase.phases import services
+
+    program = make_program()
+    project = make_project(program=program)
+    tick_all(project)
+    api_steering = "steering"
+    services.add_template_criterion(
+        make_user("crmo"), program, "strategize", "Works council informed", True
+    )
+    # the project keeps the checklist it entered the gate with
+    assert "works_council_informed" not in [
+        c["key"] for c in gate_of(api, "viewer", project)["criteria"]
+    ]
+    project.phase = "evaluate"
+    services.enter_gate(project)
+    response = decide(api, api_steering, project, "recycle", to_phase="strategize")
+    assert response.status_code == 201
+    gate = gate_of(api, "viewer", project)
+    assert [c["key"] for c in gate["criteria"]][-1] == "works_council_informed"
+    assert {u["key"] for u in gate["unmet"]} >= {
+        "works_council_informed",
+        "customer_needs_factored",
+    }
+
+
+def test_held_project_can_be_recycled_and_becomes_active(api, make_project):
+    project = make_project(phase="execute")
+    decide(api, "steering", project, "hold")
+    response = decide(api, "steering", project, "recycle", to_phase="evaluate")
+    assert response.status_code == 201
+    assert response.json["from_state"] == "on_hold"
+    body = api("viewer").get(f"/api/v1/projects/{project.id}").json
+    assert (body["phase"], body["state"]) == ("evaluate", "active")
+
+
+def test_killed_project_refuses_a_review_even_from_the_crmo(api, make_project):
+    project = make_project()
+    decide(api, "steering", project, "kill")
+    response = api("crmo").post(f"/api/v1/projects/{project.id}/gate/reviews", json={})
+    assert response.status_code == 409 and "reopen" in response.json["detail"]
