@@ -58,9 +58,20 @@ def _decision_form(project, form=None) -> DecisionForm:
     return form
 
 
+def _entered_on(project, decisions) -> dict[str, object]:
+    """The day the project last entered each phase it has been in."""
+    entered: dict[str, object] = {Phase.STRATEGIZE.value: project.created_at.date()}
+    for decision in decisions:
+        if decision.resulting_phase != decision.phase:
+            entered[decision.resulting_phase] = decision.decided_at.date()
+    entered[project.phase] = project.phase_entered_on
+    return entered
+
+
 def _gate_page(project, *, decision_form=None, review_form=None, status=200):
     actor = current_actor()
     gate = services.current_gate(project)
+    decisions = db.session.scalars(services.decisions_query(project.id)).all()
     may_decide = can(actor, Action.GATE_DECIDE, project)
     return render_template(
         "phases/gate.html",
@@ -71,7 +82,8 @@ def _gate_page(project, *, decision_form=None, review_form=None, status=200):
         review_form=review_form or ReviewRequestForm(formdata=None),
         decision_form=_decision_form(project, decision_form) if may_decide else None,
         pending=services.pending_review(project.id),
-        decisions=db.session.scalars(services.decisions_query(project.id)).all(),
+        decisions=decisions,
+        entered_on=_entered_on(project, decisions),
         may_tick=can(actor, Action.GATE_CRITERION, project),
         may_request=can(actor, Action.GATE_REVIEW_REQUEST, project),
         may_decide=may_decide,

@@ -368,3 +368,22 @@ def test_queue_page_costs_a_bounded_number_of_queries_per_review(
     per_review = (five - two) / 3
     # each review shows its live checklist (criteria, facts, missing measurements)
     assert 0 < per_review <= 12, (two, five)
+
+
+def test_timeline_shows_when_each_phase_was_entered_and_who_decided(
+    page_client, make_user, ready_project, api
+):
+    project = ready_project()
+    steering = make_user("steering", name="Stella Steer")
+    with clock.frozen("2026-02-10T09:00:00"):
+        response = api(steering).post(
+            f"/api/v1/projects/{project.id}/gate/decisions",
+            json={"decision": "go", "rationale": "case approved by the board"},
+        )
+    assert response.status_code == 201
+    html = (
+        page_client(make_user("viewer")).get(f"/projects/{project.id}/gate").get_data(as_text=True)
+    )
+    assert "since 2026-02-10" in html  # evaluate, the current phase
+    assert "entered " + project.created_at.date().isoformat() in html  # strategize
+    assert "Stella Steer" in html and "case approved by the board" in html

@@ -740,3 +740,50 @@ def test_killed_project_refuses_a_review_even_from_the_crmo(api, make_project):
     decide(api, "steering", project, "kill")
     response = api("crmo").post(f"/api/v1/projects/{project.id}/gate/reviews", json={})
     assert response.status_code == 409 and "reopen" in response.json["detail"]
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "body"),
+    [
+        ("gate/decisions", "post", {"decision": "go", "rationale": "x" * 5001}),
+        ("gate/decisions", "post", {"decision": "go", "rationale": "r", "version": "abc"}),
+        ("gate/decisions", "post", {"decision": "recycle", "rationale": "r", "to_phase": "x"}),
+        ("gate/decisions", "post", {"decision": "reopen", "rationale": "r", "to_phase": "x"}),
+        ("gate/decisions", "post", {"decision": None, "rationale": None}),
+        ("gate/decisions", "post", []),
+        ("gate/decisions", "post", "go"),
+        ("gate/criteria/customer_needs_factored", "put", {"met": True, "evidence": "e" * 5001}),
+        ("gate/criteria/customer_needs_factored", "put", {"met": True, "evidence": 12}),
+        ("gate/criteria/customer_needs_factored", "put", {}),
+        ("gate/criteria/%00", "put", {"met": False}),
+        ("gate/reviews", "post", {"note": ["a"]}),
+        ("gate/reviews", "post", {"note": "n" * 5001}),
+        ("events?page=0", "get", None),
+        ("events?per_page=1000", "get", None),
+        ("gate/reviews?page=x", "get", None),
+    ],
+)
+def test_bad_input_never_causes_a_500(api, make_user, make_project, path, method, body):
+    crmo = make_user("crmo")
+    project = make_project()
+    kwargs = {} if body is None else {"json": body}
+    response = getattr(api(crmo), method)(f"/api/v1/projects/{project.id}/{path}", **kwargs)
+    assert 400 <= response.status_code < 500, response.json
+    assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"decision": "bogus", "rationale": "r"},
+        {"decision": "go", "rationale": "r", "version": "abc"},
+        {"decision": "recycle", "rationale": "r", "to_phase": "nowhere"},
+        {"decision": "go"},
+    ],
+)
+def test_bad_decision_forms_never_cause_a_500(page_client, make_user, make_project, data):
+    project = make_project(phase="execute")
+    response = page_client(make_user("steering")).post(
+        f"/projects/{project.id}/gate/decisions", data=data
+    )
+    assert response.status_code in (302, 422), response.status_code
