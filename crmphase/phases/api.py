@@ -139,9 +139,10 @@ class GateQueue(MethodView):
         """Reviews waiting for a decision, oldest first, with their age and readiness."""
         body = _page(services.steering_queue_query(), args)
         now = clock.now()
+        gates = services.current_gates([review.project for review in body["items"]])
         items = []
         for review in body["items"]:
-            gate = services.current_gate(review.project)
+            gate = gates[review.project_id]
             items.append(
                 {
                     **{name: getattr(review, name) for name in ReviewSchema().fields},

@@ -115,64 +115,101 @@ def enter_gate(project: Project) -> list[GateCriterion]:
 # --- facts for the auto criteria ------------------------------------------------------------
 
 
+def missing_measurement_counts(project_ids: list[int]) -> dict[int, int]:
+    """How many due KPI-periods of each project are missing (SPEC §4): due, unmeasured,
+    and past the program's grace days. A fixed number of queries for any number."""
+    from crmphase.metrics.tracking import load_tracking
+    from crmphase.periods import Period
+
+    today = clock.today()
+    tracking = load_tracking(project_ids, through=Period.of(today))
+    return {pid: len(t.missing(today=today)) for pid, t in tracking.items()}
+
+
 def missing_measurement_count(project: Project) -> int:
-    """How many of the project's due KPI-periods are missing (SPEC §4): due, unmeasured,
-    and past the program's grace days."""
-    from crmphase.metrics.tracking import missing_kpi_periods
-
-    return len(missing_kpi_periods(project.id, today=clock.today()))
+    return missing_measurement_counts([project.id]).get(project.id, 0)
 
 
-def project_facts(project: Project) -> rules.ProjectFacts:
-    """What the auto criteria read about ``project``, in a handful of queries."""
+def projects_facts(projects: list[Project]) -> dict[int, rules.ProjectFacts]:
+    """What the auto criteria read about each project, in a fixed number of queries."""
     from crmphase.metrics.models import BenefitEntry, CostEntry, Kpi, Measurement
+    from crmphase.programs.models import project_team_members
 
-    kpis = list(
-        db.session.scalars(sa.select(Kpi).where(Kpi.project_id == project.id).order_by(Kpi.id))
-    )
+    ids = [p.id for p in projects]
+    if not ids:
+        return {}
+    kpis: dict[int, list] = {pid: [] for pid in ids}
+    for kpi in db.session.scalars(
+        sa.select(Kpi).where(Kpi.project_id.in_(ids)).order_by(Kpi.project_id, Kpi.id)
+    ):
+        kpis[kpi.project_id].append(kpi)
+    kpi_ids = [k.id for rows in kpis.values() for k in rows]
     counts: dict[int, int] = {}
-    if kpis:
+    if kpi_ids:
         counts = dict(
             db.session.execute(
                 sa.select(Measurement.kpi_id, sa.func.count())
-                .where(Measurement.kpi_id.in_([k.id for k in kpis]))
+                .where(Measurement.kpi_id.in_(kpi_ids))
                 .group_by(Measurement.kpi_id)
             ).all()
         )
 
-    def planned(model) -> Decimal:
-        total = db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(model.amount), 0)).where(
-                model.project_id == project.id, model.kind == "plan"
-            )
-        )
-        return Decimal(str(total or 0))
+    def planned(model) -> dict[int, Decimal]:
+        rows = db.session.execute(
+            sa.select(model.project_id, sa.func.sum(model.amount))
+            .where(model.project_id.in_(ids), model.kind == "plan")
+            .group_by(model.project_id)
+        ).all()
+        return {pid: Decimal(str(total or 0)) for pid, total in rows}
 
-    program: Program = project.program
-    return rules.ProjectFacts(
-        objective=project.objective,
-        business_lead=project.business_lead,
-        it_lead=project.it_lead,
-        kpis=tuple(
-            rules.KpiFacts(
-                name=k.name,
-                has_baseline=k.baseline_value is not None and bool(k.baseline_period),
-                has_target=k.target_value is not None,
-                has_target_period=bool(k.target_period),
-                measurement_count=counts.get(k.id, 0),
-            )
-            for k in kpis
-        ),
-        budget=project.budget,
-        planned_start=project.planned_start,
-        planned_end=project.planned_end,
-        team_member_count=len(project.team_members),
-        planned_cost_total=planned(CostEntry),
-        planned_benefit_total=planned(BenefitEntry),
-        missing_measurement_count=missing_measurement_count(project),
-        bite_size_max_months=program.bite_size_max_months,
-        bite_size_max_budget=program.bite_size_max_budget,
+    costs, benefits = planned(CostEntry), planned(BenefitEntry)
+    teams = dict(
+        db.session.execute(
+            sa.select(project_team_members.c.project_id, sa.func.count())
+            .where(project_team_members.c.project_id.in_(ids))
+            .group_by(project_team_members.c.project_id)
+        ).all()
     )
+    programs = {
+        p.id: p
+        for p in db.session.scalars(
+            sa.select(Program).where(Program.id.in_({p.program_id for p in projects}))
+        )
+    }
+    missing = missing_measurement_counts(ids)
+    zero = Decimal(0)
+    return {
+        project.id: rules.ProjectFacts(
+            objective=project.objective,
+            business_lead=project.business_lead,
+            it_lead=project.it_lead,
+            kpis=tuple(
+                rules.KpiFacts(
+                    name=k.name,
+                    has_baseline=k.baseline_value is not None and bool(k.baseline_period),
+                    has_target=k.target_value is not None,
+                    has_target_period=bool(k.target_period),
+                    measurement_count=counts.get(k.id, 0),
+                )
+                for k in kpis[project.id]
+            ),
+            budget=project.budget,
+            planned_start=project.planned_start,
+            planned_end=project.planned_end,
+            team_member_count=teams.get(project.id, 0),
+            planned_cost_total=costs.get(project.id, zero),
+            planned_benefit_total=benefits.get(project.id, zero),
+            missing_measurement_count=missing.get(project.id, 0),
+            bite_size_max_months=programs[project.program_id].bite_size_max_months,
+            bite_size_max_budget=programs[project.program_id].bite_size_max_budget,
+        )
+        for project in projects
+    }
+
+
+def project_facts(project: Project) -> rules.ProjectFacts:
+    """What the auto criteria read about ``project``."""
+    return projects_facts([project])[project.id]
 
 
 @dataclass(frozen=True)
@@ -191,21 +228,44 @@ class Gate:
         ]
 
 
+def current_gates(projects: list[Project]) -> dict[int, Gate]:
+    """The live checklist of each project's current gate, in a fixed number of queries."""
+    if not projects:
+        return {}
+    db.session.flush()  # rows added in this transaction count
+    pairs = {(p.id, p.phase) for p in projects}
+    rows: dict[int, list[GateCriterion]] = {p.id: [] for p in projects}
+    query = (
+        sa.select(GateCriterion)
+        .where(GateCriterion.project_id.in_([p.id for p in projects]))
+        .options(selectinload(GateCriterion.checked_by))
+        .order_by(GateCriterion.project_id, GateCriterion.position, GateCriterion.id)
+    )
+    for row in db.session.scalars(query):
+        if (row.project_id, row.phase) in pairs:
+            rows[row.project_id].append(row)
+    facts = projects_facts(projects)
+    gates = {}
+    for project in projects:
+        mine = rows[project.id]
+        if mine:
+            definitions = [
+                CriterionDefinition(
+                    r.key, r.label, CriterionKind(r.kind), required=r.required, help=r.help or ""
+                )
+                for r in mine
+            ]
+        else:  # a project from before the gates existed: show what entering would give it
+            definitions = gate_definitions(project.program_id, project.phase)
+        manual = {r.key: (r.met, r.evidence or "") for r in mine if r.kind == CriterionKind.MANUAL}
+        status = rules.gate_status(Phase(project.phase), definitions, facts[project.id], manual)
+        gates[project.id] = Gate(project, status, {r.key: r for r in mine})
+    return gates
+
+
 def current_gate(project: Project) -> Gate:
     """The live checklist of the gate leaving the project's current phase."""
-    rows = _criterion_rows(project.id, project.phase)
-    if rows:
-        definitions = [
-            CriterionDefinition(
-                r.key, r.label, CriterionKind(r.kind), required=r.required, help=r.help or ""
-            )
-            for r in rows
-        ]
-    else:  # a project from before the gates existed: show what entering would give it
-        definitions = gate_definitions(project.program_id, project.phase)
-    manual = {r.key: (r.met, r.evidence or "") for r in rows if r.kind == CriterionKind.MANUAL}
-    status = rules.gate_status(Phase(project.phase), definitions, project_facts(project), manual)
-    return Gate(project, status, {r.key: r for r in rows})
+    return current_gates([project])[project.id]
 
 
 # --- ticking manual criteria -----------------------------------------------------------------

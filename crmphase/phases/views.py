@@ -200,6 +200,7 @@ def decision_create(project_id):
 def queue():
     page = db.paginate(services.steering_queue_query(), per_page=25)
     today = clock.now()
+    gates = services.current_gates([review.project for review in page.items])
     rows = []
     for review in page.items:
         project = review.project
@@ -208,7 +209,7 @@ def queue():
                 "review": review,
                 "project": project,
                 "age_days": (today - review.requested_at).days,
-                "gate": services.current_gate(project),
+                "gate": gates[project.id],
                 "mine": project.manager_id == current_user.id,
                 "form": _decision_form(project, DecisionForm(formdata=None, next="queue")),
             }
