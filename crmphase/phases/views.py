@@ -45,6 +45,8 @@ def project_flags(project) -> list[dict]:
 def _decision_form(project, form=None) -> DecisionForm:
     form = form or DecisionForm(formdata=None)
     allowed = set(services.allowed_decisions(project))
+    if not can(current_actor(), Action.GATE_REOPEN, project):
+        allowed.discard("reopen")
     form.decision.choices = [
         SelectChoice(d.value, label) for d, label in DECISION_LABELS.items() if d in allowed
     ]
@@ -73,6 +75,7 @@ def _gate_page(project, *, decision_form=None, review_form=None, status=200):
     gate = services.current_gate(project)
     decisions = db.session.scalars(services.decisions_query(project.id)).all()
     may_decide = can(actor, Action.GATE_DECIDE, project)
+    form = _decision_form(project, decision_form) if may_decide else None
     return render_template(
         "phases/gate.html",
         project=project,
@@ -80,7 +83,7 @@ def _gate_page(project, *, decision_form=None, review_form=None, status=200):
         gate=gate,
         criterion_form=CriterionForm(formdata=None),
         review_form=review_form or ReviewRequestForm(formdata=None),
-        decision_form=_decision_form(project, decision_form) if may_decide else None,
+        decision_form=form if form is not None and form.decision.choices else None,
         pending=services.pending_review(project.id),
         decisions=decisions,
         entered_on=_entered_on(project, decisions),

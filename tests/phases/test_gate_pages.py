@@ -381,15 +381,40 @@ def test_timeline_shows_when_each_phase_was_entered_and_who_decided(
 ):
     project = ready_project()
     steering = make_user("steering", name="Stella Steer")
+    from crmphase.phases.services import decide
+
     with clock.frozen("2026-02-10T09:00:00"):
-        response = api(steering).post(
-            f"/api/v1/projects/{project.id}/gate/decisions",
-            json={"decision": "go", "rationale": "case approved by the board"},
-        )
-    assert response.status_code == 201
+        decide(steering, project, "go", "case approved by the board")
     html = (
         page_client(make_user("viewer")).get(f"/projects/{project.id}/gate").get_data(as_text=True)
     )
     assert "since 2026-02-10" in html  # evaluate, the current phase
     assert "entered " + project.created_at.date().isoformat() in html  # strategize
     assert "Stella Steer" in html and "case approved by the board" in html
+
+
+def test_killed_project_page_offers_reopen_to_the_crmo_only(
+    page_client, make_user, make_project, api
+):
+    from crmphase.phases.services import decide
+
+    project = make_project()
+    # Through the service, not the API: the tests share one ``g`` across requests, and an
+    # API request leaves its user there for the page requests that follow.
+    decide(make_user("steering"), project, "kill", "no sponsor")
+    steering_html = (
+        page_client(make_user("steering"))
+        .get(f"/projects/{project.id}/gate")
+        .get_data(as_text=True)
+    )
+    assert "Record decision" not in steering_html and "only the CRMO can reopen" in steering_html
+    crmo = page_client(make_user("crmo"))
+    crmo_html = crmo.get(f"/projects/{project.id}/gate").get_data(as_text=True)
+    assert "Reopen — make it active again (CRMO)" in crmo_html
+    assert "Go — pass the gate" not in crmo_html
+    response = crmo.post(
+        f"/projects/{project.id}/gate/decisions",
+        data={"decision": "reopen", "rationale": "sponsor found"},
+    )
+    assert response.status_code == 302
+    assert api("viewer").get(f"/api/v1/projects/{project.id}").json["state"] == "active"
