@@ -418,3 +418,20 @@ def test_killed_project_page_offers_reopen_to_the_crmo_only(
     )
     assert response.status_code == 302
     assert api("viewer").get(f"/api/v1/projects/{project.id}").json["state"] == "active"
+
+
+def test_gate_forms_need_a_csrf_token(app, page_client, make_user, make_project, db):
+    project = make_project()
+    client = page_client(make_user("steering"))
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        response = client.post(
+            f"/projects/{project.id}/gate/decisions", data={"decision": "hold", "rationale": "x"}
+        )
+        html = client.get(f"/projects/{project.id}/gate").get_data(as_text=True)
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert response.status_code == 400
+    db.session.refresh(project)
+    assert project.state == "active"
+    assert 'name="csrf_token"' in html
