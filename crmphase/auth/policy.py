@@ -66,6 +66,11 @@ ROLES_FOR: dict[Action, frozenset[Role]] = {
     Action.TOKEN_MANAGE_ANY: frozenset({Role.CRMO}),
 }
 
+# Endpoints registered by libraries rather than by our views, open to anonymous visitors:
+# the static files and the OpenAPI document (it holds no data). Every other endpoint
+# declares its policy on the view; the authorization-matrix test enforces both.
+PUBLIC_ENDPOINTS = frozenset({"static", "api-docs.openapi_json"})
+
 CLOSED_STATES = ("killed", "retired")
 PROJECT_CHANGES = {
     Action.PROJECT_EDIT,
@@ -106,6 +111,14 @@ def explain_refusal(user, action: Action, obj=None) -> str | None:
             return None
         if project.manager_id != user.id:
             return "only the project's manager or the CRMO can change this project"
+    others_token = (
+        action == Action.TOKEN_OWN
+        and hasattr(obj, "token_hash")
+        and obj.user_id != user.id
+        and user.role not in ROLES_FOR[Action.TOKEN_MANAGE_ANY]
+    )
+    if others_token:
+        return "only the token's owner or the CRMO can change this token"
     deciding = action in (Action.GATE_DECIDE, Action.GATE_REOPEN)
     if deciding and project is not None and project.manager_id == user.id:
         return "nobody decides a gate of a project they manage"
