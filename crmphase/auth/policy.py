@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import g, has_request_context, redirect, request, url_for
-from flask_login import current_user
+from flask_login import AnonymousUserMixin, current_user
 
 from crmphase.auth.roles import Role
 from crmphase.errors import Forbidden
@@ -138,9 +138,13 @@ def authorize(action: Action, obj=None, user=None) -> None:
 
 
 def current_actor():
-    """The API user of this request (bearer token) or the signed-in page user."""
-    if has_request_context() and getattr(g, "api_user", None) is not None:
-        return g.api_user
+    """The API user of this request (bearer token) or the signed-in page user.
+
+    The API never falls back to the session cookie: it is exempt from CSRF because only a
+    bearer token authenticates there, so a cookie must not (a forged cross-site request
+    would carry it)."""
+    if has_request_context() and _is_api_request():
+        return g.get("api_user") or AnonymousUserMixin()
     return current_user
 
 
