@@ -27,7 +27,7 @@ class MoneyField(StringField):
         self.money = None
 
     def pre_validate(self, form):
-        text = (self.data or "").strip().replace(",", "")
+        text = "" if self.data is None else str(self.data).strip().replace(",", "")
         if not text:
             self.money = None
             return

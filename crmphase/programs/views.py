@@ -51,7 +51,7 @@ def _prepare_program_form(form: ProgramForm) -> ProgramForm:
 
 def _shown(field, value) -> str:
     """A saved or submitted value as the form shows it (names for ids)."""
-    labels = {str(k): v for k, v in (getattr(field, "choices", None) or [])}
+    labels = {str(value): label for value, label, *_ in (getattr(field, "choices", None) or [])}
     values = value if isinstance(value, list) else [value]
     shown = [labels.get(str(v), "—" if v in (None, "") else str(v)) for v in values]
     return ", ".join(shown) or "—"
