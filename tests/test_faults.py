@@ -38,11 +38,9 @@ def _assert_503_problem(response):
 
 
 def _terminate_sessions(url: str, name: str) -> None:
-    pg_admin_execute(
-        url,
-        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        f"WHERE datname = '{name}' AND pid <> pg_backend_pid()",
-    )
+    # ``name`` is the test's own generated database name, not input
+    query = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s'"
+    pg_admin_execute(url, query % name + " AND pid <> pg_backend_pid()")
 
 
 def test_postgres_going_away_gives_503_then_recovers_without_restart(
