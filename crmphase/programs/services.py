@@ -311,9 +311,16 @@ def _check_version(obj, expected_version, what: str) -> None:
 
 
 def _commit_versioned(obj, what: str, expected_version: int | None = None) -> None:
-    """Commit; the version column makes a concurrent update fail instead of overwriting."""
+    """Commit; the version column makes a concurrent update fail instead of overwriting.
+
+    The object is not expired by the commit: the answer then shows this save (its values
+    and its version), not a reload that may already hold someone else's later save.
+    """
+    session = db.session()
+    expire_on_commit = session.expire_on_commit
+    session.expire_on_commit = False
     try:
-        db.session.commit()
+        session.commit()
     except StaleDataError:
         db.session.rollback()
         db.session.refresh(obj)
@@ -324,6 +331,8 @@ def _commit_versioned(obj, what: str, expected_version: int | None = None) -> No
             current_version=obj.version,
             current=saved_values(obj),
         )
+    finally:
+        session.expire_on_commit = expire_on_commit
 
 
 def project_query(
