@@ -67,6 +67,9 @@ def settings(instance_path: Path) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("CRMPHASE_RATELIMIT_STORAGE", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "CRMPHASE_LOGIN_LIMIT": os.environ.get("CRMPHASE_LOGIN_LIMIT", "10 per minute"),
+        # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host
+        # (0: none; then the client address is the socket's, as it must be).
+        "CRMPHASE_TRUSTED_PROXIES": int(os.environ.get("CRMPHASE_TRUSTED_PROXIES", "0")),
         "CRMPHASE_CURRENCY": os.environ.get("CRMPHASE_CURRENCY", "EUR"),
         "CRMPHASE_EXPORT_DIR": os.environ.get(
             "CRMPHASE_EXPORT_DIR", str(instance_path / "exports")

@@ -248,3 +248,52 @@ def test_a_successful_login_writes_no_failure_event(client, db, make_user):
             == 302
         )
     assert _failure_events(db) == []
+
+
+# --- behind a reverse proxy ----------------------------------------------------------------
+
+
+def _login_from(client, address, email):
+    return client.post(
+        "/login",
+        data={"email": email, "password": "wrong password!"},
+        headers={"X-Forwarded-For": address, "X-Forwarded-Proto": "https"},
+    )
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_login_limit(
+    fresh_database_url, build_app, seed_user
+):
+    app = build_app(
+        fresh_database_url,
+        WTF_CSRF_ENABLED=False,
+        RATELIMIT_ENABLED=True,
+        CRMPHASE_LOGIN_LIMIT="2 per minute",
+        CRMPHASE_TRUSTED_PROXIES=1,
+    )
+    _, email, _ = seed_user(app, "viewer")
+    client = app.test_client()
+    assert [_login_from(client, "203.0.113.7", email).status_code for _ in range(3)] == [
+        200,
+        200,
+        429,
+    ]
+    # another client behind the same proxy is not locked out by the first one
+    response = _login_from(client, "198.51.100.9", email)
+    assert response.status_code == 200
+    assert "max-age=" in response.headers["Strict-Transport-Security"]  # https via the proxy
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(
+    fresh_database_url, build_app, seed_user
+):
+    app = build_app(
+        fresh_database_url,
+        WTF_CSRF_ENABLED=False,
+        RATELIMIT_ENABLED=True,
+        CRMPHASE_LOGIN_LIMIT="2 per minute",
+    )
+    _, email, _ = seed_user(app, "viewer")
+    client = app.test_client()
+    statuses = [_login_from(client, f"203.0.113.{n}", email).status_code for n in range(3)]
+    assert statuses == [200, 200, 429]  # a forged X-Forwarded-For does not reset the limit
