@@ -341,7 +341,11 @@ def project_query(
     """Projects filtered as the list page and the API filter them, newest first by name."""
     query = (
         sa.select(Project)
-        .options(selectinload(Project.program), selectinload(Project.manager))
+        .options(
+            selectinload(Project.program),
+            selectinload(Project.manager),
+            selectinload(Project.team_members),
+        )
         .order_by(Project.name, Project.id)
     )
     if program_id:
