@@ -48,7 +48,8 @@ def create_app(config: dict | None = None) -> Flask:
     def _load_user(user_id: str):
         from crmphase.auth.models import User
 
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None  # deactivation signs out
 
     from crmphase import api, web
 

@@ -13,7 +13,9 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and not urlsplit(target).netloc and target.startswith("/") and "//" not in target:
+    # a local path only; browsers read "/\\host" as "//host", so no backslash either
+    local = target and target.startswith("/") and "//" not in target and "\\" not in target
+    if local and not urlsplit(target).netloc:
         return target
     return url_for("dashboard.index")
 

@@ -297,3 +297,47 @@ def test_without_trusted_proxies_forwarded_headers_are_ignored(
     client = app.test_client()
     statuses = [_login_from(client, f"203.0.113.{n}", email).status_code for n in range(3)]
     assert statuses == [200, 200, 429]  # a forged X-Forwarded-For does not reset the limit
+
+
+# --- after signing in -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/projects?phase=execute", "/projects?phase=execute"),
+        ("https://evil.example/phish", "/"),
+        ("//evil.example/phish", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+    ],
+)
+def test_sign_in_only_returns_to_local_pages(client, make_user, target, expected):
+    from urllib.parse import urlsplit
+
+    user = make_user("viewer")
+    response = client.post(
+        "/login", query_string={"next": target}, data={"email": user.email, "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    assert not location.netloc or location.netloc == "localhost"
+    path = location.path + (f"?{location.query}" if location.query else "")
+    assert path == expected
+
+
+def test_a_deactivated_user_is_signed_out_of_pages_and_the_api(page_client, api, db, make_user):
+    user = make_user("manager")
+    pages = page_client(user)
+    client = api(user)
+    assert pages.get("/projects").status_code == 200
+    assert client.get("/api/v1/projects").status_code == 200
+    user.active = False
+    db.session.commit()
+    from flask import g
+
+    g.pop("_login_user", None)  # the db fixture's app context outlives requests
+    response = pages.get("/projects")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+    assert client.get("/api/v1/projects").status_code == 401
