@@ -47,6 +47,8 @@ def settings(instance_path: Path) -> dict:
     """Every setting the app reads, from the environment with safe defaults."""
     url = database_url(instance_path)
     is_sqlite = url.startswith("sqlite")
+    # Secure cookies everywhere but a debug server (plain http on localhost), unless set.
+    secure_cookies = _flag("CRMPHASE_SECURE_COOKIES", not _flag("FLASK_DEBUG", False))
     engine_options: dict = {"pool_pre_ping": True}
     if is_sqlite:
         engine_options = {"connect_args": {"timeout": 15}}
@@ -59,8 +61,8 @@ def settings(instance_path: Path) -> dict:
         "SQLITE_BUSY_TIMEOUT_MS": int(os.environ.get("CRMPHASE_SQLITE_BUSY_TIMEOUT_MS", "5000")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _flag("CRMPHASE_SECURE_COOKIES", True),
-        "REMEMBER_COOKIE_SECURE": _flag("CRMPHASE_SECURE_COOKIES", True),
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": int(os.environ.get("CRMPHASE_MAX_UPLOAD_BYTES", 2 * 1024 * 1024)),

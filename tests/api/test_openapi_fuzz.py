@@ -7,6 +7,8 @@ when the module is collected; the requests go to the test session's app and data
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -20,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 
 from crmphase import create_app
 
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = int(os.environ.get("CRMPHASE_FUZZ_EXAMPLES", "10"))  # per operation
 # No server error, and the status, content type, headers and body as documented. Not
 # "schema-valid requests are accepted": a valid shape can still break a business rule
 # (an unknown program id, a blank name) and get a 422 with its reason.

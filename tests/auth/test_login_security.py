@@ -36,6 +36,7 @@ def _sign_in_with_csrf(client, email: str) -> None:
 
 def test_production_settings_make_cookies_secure_httponly_and_lax(monkeypatch, tmp_path):
     monkeypatch.delenv("CRMPHASE_SECURE_COOKIES", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
     config = settings(tmp_path)
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_HTTPONLY"] is True
@@ -44,10 +45,21 @@ def test_production_settings_make_cookies_secure_httponly_and_lax(monkeypatch, t
     assert config["REMEMBER_COOKIE_HTTPONLY"] is True
 
 
+def test_cookies_are_secure_outside_debug_unless_switched_off(monkeypatch, tmp_path):
+    monkeypatch.delenv("CRMPHASE_SECURE_COOKIES", raising=False)
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    assert settings(tmp_path)["SESSION_COOKIE_SECURE"] is False  # flask run --debug on http
+    monkeypatch.setenv("FLASK_DEBUG", "0")
+    assert settings(tmp_path)["SESSION_COOKIE_SECURE"] is True
+    monkeypatch.setenv("CRMPHASE_SECURE_COOKIES", "0")
+    assert settings(tmp_path)["SESSION_COOKIE_SECURE"] is False
+
+
 def test_the_session_cookie_is_sent_with_all_three_flags(
     fresh_database_url, build_app, seed_user, monkeypatch
 ):
     monkeypatch.delenv("CRMPHASE_SECURE_COOKIES", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
     app = build_app(fresh_database_url, RATELIMIT_ENABLED=False)
     _, email, _ = seed_user(app, "viewer")
     client = app.test_client()
