@@ -6,7 +6,7 @@ import click
 from flask import Flask
 
 from crmphase.extensions import db
-from crmphase.ops.backup import BackupError, backup, restore, target_of
+from crmphase.ops.backup import BackupError, backup, grant_app_role, restore, target_of
 
 
 @click.command("backup", help="Write a consistent backup of the whole database to OUT.")
@@ -37,6 +37,22 @@ def restore_command(source: Path, yes: bool):
     click.echo(f"restored {label} from {source}")
 
 
+@click.command(
+    "grant-app-role",
+    help="PostgreSQL: let ROLE use every table but never change or delete audit events. "
+    "Run it as the schema owner after each upgrade.",
+)
+@click.argument("role")
+def grant_app_role_command(role: str):
+    try:
+        statements = grant_app_role(db.engine, role)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    for statement in statements:
+        click.echo(statement + ";")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(grant_app_role_command)

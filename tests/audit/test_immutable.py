@@ -96,3 +96,46 @@ def test_the_app_role_on_postgres_cannot_update_or_delete_events(database_url, a
         conn.exec_driver_sql("UPDATE users SET name = name")
     finally:
         conn.exec_driver_sql("RESET ROLE")
+
+
+def test_grant_app_role_makes_events_append_only_for_that_role(
+    fresh_database_url, build_app, database_url
+):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("database roles are a PostgreSQL feature; the PostgreSQL run covers it")
+    from crmphase.extensions import db as ext_db
+    from tests.factories_trust import pg_admin_execute
+
+    app = build_app(fresh_database_url, RATELIMIT_ENABLED=False)
+    role = f"crmphase_app_{secrets.token_hex(4)}"
+    pg_admin_execute(database_url, f"CREATE ROLE {role} NOLOGIN")
+    try:
+        with app.app_context():
+            result = app.test_cli_runner().invoke(args=["grant-app-role", role])
+            assert result.exit_code == 0, result.output
+            assert f"REVOKE UPDATE, DELETE, TRUNCATE ON events FROM {role};" in result.output
+            with ext_db.engine.connect() as conn:
+                conn.exec_driver_sql(f"SET ROLE {role}")
+                conn.exec_driver_sql(
+                    "INSERT INTO events (occurred_at, action, subject_type) "
+                    "VALUES (now(), 'appended', 'test')"
+                )
+                conn.exec_driver_sql("UPDATE programs SET name = name")
+                with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                    conn.exec_driver_sql("UPDATE events SET action = 'forged'")
+                conn.rollback()
+            ext_db.engine.dispose()
+    finally:
+        with app.app_context(), ext_db.engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")  # its grants in this database
+        with app.app_context():
+            ext_db.engine.dispose()
+        pg_admin_execute(database_url, f"DROP ROLE IF EXISTS {role}")
+
+
+def test_grant_app_role_refuses_odd_names_and_sqlite(fresh_database_url, build_app):
+    app = build_app(fresh_database_url, RATELIMIT_ENABLED=False)
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["grant-app-role", "x; DROP TABLE events"])
+    assert result.exit_code == 1
+    assert "role" in result.output
