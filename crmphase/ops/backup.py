@@ -184,30 +184,3 @@ def restore(engine: sa.Engine, source: Path) -> None:
             target,
         )
     engine.dispose()
-
-
-ROLE_NAME = r"^[a-z_][a-z0-9_]{0,62}$"
-
-
-def grant_app_role(engine: sa.Engine, role: str) -> list[str]:
-    """PostgreSQL: let ``role`` (an existing role the app connects as) use every table,
-    but never update, delete or truncate audit events. Returns the statements run."""
-    import re
-
-    if engine.dialect.name != "postgresql":
-        raise BackupError("database roles exist only on PostgreSQL; SQLite has no roles")
-    if not re.match(ROLE_NAME, role):
-        raise BackupError(f"'{role}' is not a plain role name (lower-case letters, digits, _)")
-    statements = [
-        f"GRANT USAGE ON SCHEMA public TO {role}",
-        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
-        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
-        f"REVOKE UPDATE, DELETE, TRUNCATE ON events FROM {role}",
-    ]
-    with engine.begin() as conn:
-        exists = conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
-        if exists.scalar() is None:
-            raise BackupError(f"there is no role '{role}'; create it first (CREATE ROLE ... LOGIN)")
-        for statement in statements:
-            conn.exec_driver_sql(statement)
-    return statements

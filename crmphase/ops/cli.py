@@ -1,4 +1,4 @@
-"""``flask backup OUT`` and ``flask restore IN``."""
+"""``flask backup OUT``, ``flask restore IN`` and ``flask grant-app-role ROLE``."""
 
 from pathlib import Path
 
@@ -6,7 +6,8 @@ import click
 from flask import Flask
 
 from crmphase.extensions import db
-from crmphase.ops.backup import BackupError, backup, grant_app_role, restore, target_of
+from crmphase.ops.backup import BackupError, backup, restore, target_of
+from crmphase.ops.roles import RoleError, grant_app_role
 
 
 @click.command("backup", help="Write a consistent backup of the whole database to OUT.")
@@ -46,7 +47,7 @@ def restore_command(source: Path, yes: bool):
 def grant_app_role_command(role: str):
     try:
         statements = grant_app_role(db.engine, role)
-    except BackupError as exc:
+    except RoleError as exc:
         raise click.ClickException(str(exc)) from None
     for statement in statements:
         click.echo(statement + ";")
