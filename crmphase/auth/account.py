@@ -61,4 +61,30 @@ def token_revoke(token_id):
     return render_template("account/token_revoke.html", token=token, form=form)
 
 
+SECURITY_EVENT_PREFIXES = ("auth.", "token.", "user.")
+
+
+def security_events_query():
+    """Sign-in failures, token and user changes, newest first."""
+    import sqlalchemy as sa
+    from sqlalchemy.orm import selectinload
+
+    from crmphase.audit.models import Event
+
+    return (
+        sa.select(Event)
+        .where(sa.or_(*[Event.action.startswith(p) for p in SECURITY_EVENT_PREFIXES]))
+        .options(selectinload(Event.actor))
+        .order_by(Event.id.desc())
+    )
+
+
+@bp.route("/security-events")
+@permission_required(Action.USER_MANAGE)
+def security_events():
+    page = db.paginate(security_events_query(), per_page=50)
+    return render_template("account/security_events.html", page=page)
+
+
 add_nav(NavEntry("API tokens", "account.tokens", order=90))
+add_nav(NavEntry("Security events", "account.security_events", order=91, roles=frozenset({"crmo"})))

@@ -146,3 +146,19 @@ def test_the_crmo_page_lists_and_revokes_anyones_token(page_client, db, make_use
     assert page_client(crmo).post(f"/account/tokens/{token.id}/revoke").status_code == 302
     db.session.refresh(token)
     assert token.revoked_at is not None
+
+
+def test_the_crmo_sees_sign_in_and_token_events(page_client, client, make_user):
+    crmo, viewer = make_user("crmo"), make_user("viewer")
+    ghost = "ghost-for-events@example.com"
+    for n in range(5):
+        client.post("/login", data={"email": ghost, "password": f"guess {n}"})
+    from crmphase.auth.services import issue_token
+
+    issue_token(viewer, "reporting")
+    page = page_client(crmo).get("/account/security-events")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "auth.login_failures" in text and ghost in text
+    assert "token.issued" in text and "reporting" in text
+    assert page_client(viewer).get("/account/security-events").status_code == 403
