@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-_PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
+_PERIOD_RE = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits only: \d accepts "٢٠٢٦"
 
 
 class PeriodError(ValueError):
@@ -34,7 +34,7 @@ class Period:
         """Parse ``YYYY-MM``; raise :class:`PeriodError` with a readable reason."""
         if not isinstance(text, str):
             raise PeriodError("a period is a text written YYYY-MM")
-        match = _PERIOD_RE.match(text.strip())
+        match = _PERIOD_RE.fullmatch(text.strip())
         if not match:
             raise PeriodError(f"'{text}' is not a period; write YYYY-MM, e.g. 2026-03")
         return cls(int(match.group(1)), int(match.group(2)))
