@@ -30,7 +30,7 @@ from crmphase.metrics.roi import (
     variance,
 )
 from crmphase.money import round_half_up
-from crmphase.periods import Period
+from crmphase.periods import Period, period_range
 
 # From worst to best: a project is as healthy as its weakest measured KPI.
 STATUS_SEVERITY = {
@@ -224,6 +224,69 @@ def project_figures(
     )
 
 
+@dataclass(frozen=True)
+class LedgerRow:
+    """Plan and actual money of one period, and the cumulative net benefit up to it."""
+
+    period: Period
+    plan_cost: Decimal
+    actual_cost: Decimal
+    plan_benefit: Decimal
+    actual_benefit: Decimal
+    plan_net: Decimal
+    actual_net: Decimal
+
+    @property
+    def cost_variance(self) -> Decimal:
+        return self.actual_cost - self.plan_cost
+
+    @property
+    def benefit_variance(self) -> Decimal:
+        return self.actual_benefit - self.plan_benefit
+
+    @property
+    def net_variance(self) -> Decimal:
+        return self.actual_net - self.plan_net
+
+
+def money_ledger(
+    costs: Iterable[MoneyEntry], benefits: Iterable[MoneyEntry], *, through: Period | None = None
+) -> list[LedgerRow]:
+    """Every period from the first entry (of either kind) to ``through`` (default: the last
+    entry), with plan and actual amounts and the cumulative net benefit of each kind."""
+    costs, benefits = list(costs), list(benefits)
+    periods = [e.period for e in (*costs, *benefits)]
+    if not periods:
+        return []
+    last = through or max(periods)
+    sums: dict[tuple[str, EntryKind, Period], Decimal] = defaultdict(Decimal)
+    for what, entries in (("cost", costs), ("benefit", benefits)):
+        for entry in entries:
+            sums[(what, entry.kind, entry.period)] += entry.amount
+    rows = []
+    net = {EntryKind.PLAN: Decimal("0.00"), EntryKind.ACTUAL: Decimal("0.00")}
+    for period in period_range(min(periods), last):
+        amounts = {
+            (what, kind): sums.get((what, kind, period), Decimal("0.00"))
+            for what in ("cost", "benefit")
+            for kind in EntryKind
+        }
+        for kind in EntryKind:
+            net[kind] += amounts[("benefit", kind)] - amounts[("cost", kind)]
+        rows.append(
+            LedgerRow(
+                period=period,
+                plan_cost=amounts[("cost", EntryKind.PLAN)],
+                actual_cost=amounts[("cost", EntryKind.ACTUAL)],
+                plan_benefit=amounts[("benefit", EntryKind.PLAN)],
+                actual_benefit=amounts[("benefit", EntryKind.ACTUAL)],
+                plan_net=net[EntryKind.PLAN],
+                actual_net=net[EntryKind.ACTUAL],
+            )
+        )
+    return rows
+
+
 # --------------------------------------------------------------------------- loading
 
 
@@ -231,9 +294,9 @@ def _period_or_none(text: str | None) -> Period | None:
     return Period.parse(text) if text else None
 
 
-def load_money(project_ids: list[int], period: Period) -> dict[int, tuple[list, list]]:
+def load_money(project_ids: list[int], period: Period | None) -> dict[int, tuple[list, list]]:
     """``{project_id: (costs, benefits)}`` as MoneyEntry lists, summed per kind and period
-    in SQL (two queries), only periods up to ``period``."""
+    in SQL (two queries), only periods up to ``period`` (all when ``None``)."""
     import sqlalchemy as sa
 
     from crmphase.extensions import db
@@ -248,7 +311,10 @@ def load_money(project_ids: list[int], period: Period) -> dict[int, tuple[list, 
                 model.period,
                 sa.func.sum(model.amount).label("amount"),
             )
-            .where(model.project_id.in_(project_ids), model.period <= str(period))
+            .where(
+                model.project_id.in_(project_ids),
+                model.period <= str(period) if period else sa.true(),
+            )
             .group_by(model.project_id, model.kind, model.period)
         )
         for row in rows:

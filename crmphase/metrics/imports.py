@@ -128,6 +128,18 @@ def parse_measurement_csv(data: bytes, *, current: Period | None = None) -> list
     current or a past period). Duplicate rows (same project, KPI and period) are errors.
     Blank lines are skipped. Never raises anything else.
     """
+    rows, errors = parse_measurement_rows(data, current=current)
+    if errors:
+        raise MeasurementImportError(errors)
+    return rows
+
+
+def parse_measurement_rows(
+    data: bytes, *, current: Period | None = None
+) -> tuple[list[ImportRow], list[RowError]]:
+    """The valid rows and the errors of the others, so that a caller can check the valid
+    rows further and report every problem at once. Problems of the whole file (encoding,
+    header, no rows) raise :class:`MeasurementImportError` at once."""
     text = _decode(data)
     if not text.strip():
         raise MeasurementImportError([RowError(0, "file", "the file is empty")])
@@ -213,11 +225,9 @@ def parse_measurement_csv(data: bytes, *, current: Period | None = None) -> list
         errors.append(RowError(line, "file", f"the file is not valid CSV: {exc}"))
     if columns is None and not errors:
         errors.append(RowError(0, "file", "the file has no header line"))
-    if errors:
-        raise MeasurementImportError(errors)
-    if not rows:
-        raise MeasurementImportError([RowError(0, "file", "the file has no rows to import")])
-    return rows
+    if not rows and not errors:
+        errors.append(RowError(0, "file", "the file has no rows to import"))
+    return rows, errors
 
 
 def write_measurement_csv(rows: Iterable[ImportRow]) -> bytes:
@@ -260,11 +270,14 @@ def _split_program(name: str) -> tuple[str | None, str]:
     return None, name
 
 
-def plan_import(actor, rows: list[ImportRow]) -> list[PlannedRow]:
+def plan_import(
+    actor, rows: list[ImportRow], errors: list[RowError] | None = None
+) -> list[PlannedRow]:
     """Resolve every row to a KPI the actor may record, without writing anything.
 
-    Raises :class:`MeasurementImportError` with every row that names an unknown or
-    ambiguous project, an unknown KPI, or a KPI the actor may not record.
+    Raises :class:`MeasurementImportError` with ``errors`` (earlier problems, e.g. from
+    parsing) and every row that names an unknown or ambiguous project, an unknown KPI,
+    or a KPI the actor may not record.
     """
     import sqlalchemy as sa
 
@@ -297,7 +310,7 @@ def plan_import(actor, rows: list[ImportRow]) -> list[PlannedRow]:
             )
         ):
             existing[(measurement.kpi_id, measurement.period)] = measurement
-    errors: list[RowError] = []
+    errors = list(errors or [])
     planned: list[PlannedRow] = []
     for row in rows:
         program_name, project_name = _split_program(row.project)
@@ -358,15 +371,13 @@ def import_measurements(actor, data: bytes) -> ImportResult:
     import sqlalchemy as sa
     from sqlalchemy.exc import IntegrityError
 
-    from crmphase import clock
     from crmphase.audit.services import record_event
     from crmphase.errors import Conflict
     from crmphase.extensions import db
     from crmphase.metrics.models import Kpi
     from crmphase.metrics.services import apply_measurement
 
-    rows = parse_measurement_csv(data, current=clock.current_period())
-    planned = plan_import(actor, rows)
+    planned = preview_import(actor, data)
     counts = {"created": 0, "corrected": 0, "unchanged": 0}
     try:
         kpi_ids = sorted({p.kpi_id for p in planned})
@@ -405,4 +416,55 @@ def preview_import(actor, data: bytes) -> list[PlannedRow]:
     """What :func:`import_measurements` would do, without writing anything."""
     from crmphase import clock
 
-    return plan_import(actor, parse_measurement_csv(data, current=clock.current_period()))
+    rows, errors = parse_measurement_rows(data, current=clock.current_period())
+    return plan_import(actor, rows, errors)
+
+
+# --------------------------------------------------------------------------- preview storage
+
+_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+STASH_MAX_AGE_SECONDS = 24 * 3600
+
+
+def _stash_dir():
+    from pathlib import Path
+
+    from flask import current_app
+
+    path = Path(
+        current_app.config.get("CRMPHASE_IMPORT_DIR") or Path(current_app.instance_path) / "imports"
+    )
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def stash_upload(data: bytes, user_id: int) -> str:
+    """Keep an uploaded file between its preview and its commit; return a random token.
+
+    The file lives on the server under a random name tied to the user, so the browser
+    never sends the rows back and nobody else can commit them.
+    """
+    import secrets
+    import time
+
+    folder = _stash_dir()
+    cutoff = time.time() - STASH_MAX_AGE_SECONDS
+    for old in folder.glob("*.csv"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    token = secrets.token_urlsafe(18)
+    (folder / f"{int(user_id)}-{token}.csv").write_bytes(data)
+    return token
+
+
+def take_upload(token: str, user_id: int, *, remove: bool = False) -> bytes | None:
+    """The stashed file of ``token`` for this user, or ``None`` (unknown or expired)."""
+    if not token or len(token) > 64 or not set(token) <= _TOKEN_CHARS:
+        return None
+    path = _stash_dir() / f"{int(user_id)}-{token}.csv"
+    if not path.is_file():
+        return None
+    data = path.read_bytes()
+    if remove:
+        path.unlink(missing_ok=True)
+    return data

@@ -561,3 +561,16 @@ def money_corrections(project_id: int) -> dict[tuple[str, int], int]:
         .group_by(Event.subject_type, Event.subject_id)
     )
     return {(kind, entry_id): count for kind, entry_id, count in rows}
+
+
+def current_measurement(kpi: Kpi, period_text) -> Measurement | None:
+    """The current value of ``kpi`` for a period given as text (``None`` when invalid)."""
+    try:
+        period = Period.parse(period_text or "")
+    except PeriodError:
+        return None
+    return db.session.scalar(
+        sa.select(Measurement)
+        .where(Measurement.kpi_id == kpi.id, Measurement.period == str(period))
+        .options(selectinload(Measurement.revisions))
+    )
