@@ -351,15 +351,28 @@ def load_kpis(project_ids: list[int], period: Period) -> dict[int, list[KpiInput
     ):
         latest[kpi_id] = {Period.parse(measured_period): Decimal(value)}
     kpis: dict[int, list[KpiInput]] = defaultdict(list)
-    for kpi in db.session.scalars(
-        sa.select(Kpi).where(Kpi.project_id.in_(project_ids)).order_by(Kpi.name, Kpi.id)
+    columns = (
+        Kpi.id,
+        Kpi.project_id,
+        Kpi.name,
+        Kpi.unit,
+        Kpi.direction,
+        Kpi.baseline_value,
+        Kpi.baseline_period,
+        Kpi.target_value,
+        Kpi.target_period,
+        Kpi.cadence,
+    )
+    for row in db.session.execute(
+        sa.select(*columns).where(Kpi.project_id.in_(project_ids)).order_by(Kpi.name, Kpi.id)
     ):
-        kpis[kpi.project_id].append(kpi_input(kpi, latest.get(kpi.id, {})))
+        kpis[row.project_id].append(kpi_input(row, latest.get(row.id, {})))
     return kpis
 
 
 def kpi_input(kpi, measurements: Mapping[Period, Decimal]) -> KpiInput:
-    """A stored :class:`~crmphase.metrics.models.Kpi` as plain values."""
+    """A stored :class:`~crmphase.metrics.models.Kpi` (or a row with its columns) as plain
+    values."""
     return KpiInput(
         kpi_id=kpi.id,
         name=kpi.name,
@@ -403,7 +416,7 @@ def load_figures(
     )
     money = load_money(ids, period)
     kpis = load_kpis(ids, period)
-    tracking = load_tracking(ids, through=period)
+    tracking = load_tracking(ids, through=period, since=period)
     result: dict[int, ProjectFigures] = {}
     for project_id, rate in rates.items():
         due = measured = 0
