@@ -9,6 +9,14 @@ from crmphase.metrics.roi import Cadence, Direction, EntryKind, KpiStatus
 Str = ma.fields.String
 
 
+def DecimalText(description: str = "", **kwargs) -> ma.fields.Decimal:
+    """A computed decimal (a percentage, a signed amount) sent as a string, e.g. "50.00"."""
+    metadata = {"type": "string", "format": "decimal", "example": "50.00"}
+    if description:
+        metadata["description"] = description
+    return ma.fields.Decimal(as_string=True, metadata=metadata, **kwargs)
+
+
 class KpiSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
     project_id = ma.fields.Integer(dump_only=True)
@@ -149,9 +157,7 @@ class RoiFiguresSchema(ma.Schema):
     cumulative_cost = Money()
     cumulative_benefit = Money()
     net_benefit = Money(metadata={"description": "cumulative benefit − cumulative cost"})
-    roi_pct = ma.fields.Decimal(
-        as_string=True, allow_none=True, metadata={"description": "null when no cost yet"}
-    )
+    roi_pct = DecimalText("null when no cost yet", allow_none=True)
     npv = Money()
     payback_period = PeriodField(allow_none=True)
 
@@ -159,9 +165,9 @@ class RoiFiguresSchema(ma.Schema):
 class VarianceSchema(ma.Schema):
     cumulative_cost = Money(allow_none=True)
     cumulative_benefit = Money(allow_none=True)
-    net_benefit = ma.fields.Decimal(as_string=True, allow_none=True)
-    roi_pct = ma.fields.Decimal(as_string=True, allow_none=True)
-    npv = ma.fields.Decimal(as_string=True, allow_none=True)
+    net_benefit = DecimalText(allow_none=True)
+    roi_pct = DecimalText("in percentage points", allow_none=True)
+    npv = DecimalText(allow_none=True)
 
 
 class KpiFiguresSchema(ma.Schema):
@@ -173,15 +179,15 @@ class KpiFiguresSchema(ma.Schema):
     target_value = MeasuredValue(allow_none=True)
     target_period = PeriodField(allow_none=True)
     latest = MeasuredValue(allow_none=True)
-    attainment = ma.fields.Decimal(as_string=True, allow_none=True)
-    expected = ma.fields.Decimal(as_string=True, allow_none=True)
+    attainment = DecimalText("percent of the way from baseline to target", allow_none=True)
+    expected = DecimalText("percent of the time from baseline to target period", allow_none=True)
     status = Str(metadata={"enum": [s.value for s in KpiStatus]})
 
 
 class CoverageSchema(ma.Schema):
     due = ma.fields.Integer()
     measured = ma.fields.Integer()
-    percent = ma.fields.Decimal(as_string=True, allow_none=True)
+    percent = DecimalText(allow_none=True)
 
 
 class ProjectFiguresSchema(ma.Schema):
@@ -190,7 +196,7 @@ class ProjectFiguresSchema(ma.Schema):
     actual = ma.fields.Nested(RoiFiguresSchema)
     plan = ma.fields.Nested(RoiFiguresSchema)
     variance = ma.fields.Nested(VarianceSchema, metadata={"description": "actual − plan"})
-    kpi_attainment = ma.fields.Decimal(as_string=True, allow_none=True)
+    kpi_attainment = DecimalText("mean attainment of the KPIs with data", allow_none=True)
     status = Str(metadata={"enum": [s.value for s in KpiStatus]})
     due_count = ma.fields.Integer()
     measured_count = ma.fields.Integer()
