@@ -44,20 +44,22 @@ def kpi_chart(
 ) -> dict:
     """One KPI: actual values, baseline and target lines, the expected trajectory from
     baseline to target, and the missing periods marked."""
-    periods = sorted(measurements)
+    gaps = sorted(missing)
+    # Missing periods break the actual line, so a gap never looks like a measured trend.
+    periods = sorted(set(measurements) | set(gaps))
     first_candidates = [p for p in (kpi.baseline_period, *periods[:1]) if p is not None]
     first = min(first_candidates) if first_candidates else through
     last_candidates = [p for p in (through, kpi.target_period, *periods[-1:]) if p is not None]
     last = max(last_candidates)
-    traces = [
-        _line(
-            "Actual",
-            periods,
-            [measurements[p] for p in periods],
-            ACTUAL_COLOUR,
-            mode="lines+markers",
-        )
-    ]
+    actual = _line(
+        "Actual",
+        periods,
+        [measurements.get(p) for p in periods],
+        ACTUAL_COLOUR,
+        mode="lines+markers",
+    )
+    actual["connectgaps"] = False
+    traces = [actual]
     if kpi.baseline_value is not None:
         traces.append(
             _line("Baseline", [first, last], [kpi.baseline_value] * 2, BASELINE_COLOUR, "dot")
@@ -75,7 +77,6 @@ def kpi_chart(
                 "dash",
             )
         )
-    gaps = sorted(missing)
     if gaps:
         level = kpi.baseline_value if kpi.baseline_value is not None else Decimal(0)
         trace = _line("Missing", gaps, [level] * len(gaps), MISSING_COLOUR, mode="markers")

@@ -226,34 +226,48 @@ def project_figures(
 
 @dataclass(frozen=True)
 class LedgerRow:
-    """Plan and actual money of one period, and the cumulative net benefit up to it."""
+    """Plan and actual money of one period, and the cumulative net benefit up to it.
+
+    The actual side is ``None`` for periods that have not happened yet.
+    """
 
     period: Period
     plan_cost: Decimal
-    actual_cost: Decimal
+    actual_cost: Decimal | None
     plan_benefit: Decimal
-    actual_benefit: Decimal
+    actual_benefit: Decimal | None
     plan_net: Decimal
-    actual_net: Decimal
+    actual_net: Decimal | None
+
+    @staticmethod
+    def _minus(actual: Decimal | None, plan: Decimal) -> Decimal | None:
+        return None if actual is None else actual - plan
 
     @property
-    def cost_variance(self) -> Decimal:
-        return self.actual_cost - self.plan_cost
+    def cost_variance(self) -> Decimal | None:
+        return self._minus(self.actual_cost, self.plan_cost)
 
     @property
-    def benefit_variance(self) -> Decimal:
-        return self.actual_benefit - self.plan_benefit
+    def benefit_variance(self) -> Decimal | None:
+        return self._minus(self.actual_benefit, self.plan_benefit)
 
     @property
-    def net_variance(self) -> Decimal:
-        return self.actual_net - self.plan_net
+    def net_variance(self) -> Decimal | None:
+        return self._minus(self.actual_net, self.plan_net)
 
 
 def money_ledger(
-    costs: Iterable[MoneyEntry], benefits: Iterable[MoneyEntry], *, through: Period | None = None
+    costs: Iterable[MoneyEntry],
+    benefits: Iterable[MoneyEntry],
+    *,
+    through: Period | None = None,
+    actual_through: Period | None = None,
 ) -> list[LedgerRow]:
     """Every period from the first entry (of either kind) to ``through`` (default: the last
-    entry), with plan and actual amounts and the cumulative net benefit of each kind."""
+    entry), with plan and actual amounts and the cumulative net benefit of each kind.
+
+    Periods after ``actual_through`` (e.g. the current period) have no actual side.
+    """
     costs, benefits = list(costs), list(benefits)
     periods = [e.period for e in (*costs, *benefits)]
     if not periods:
@@ -273,15 +287,16 @@ def money_ledger(
         }
         for kind in EntryKind:
             net[kind] += amounts[("benefit", kind)] - amounts[("cost", kind)]
+        happened = actual_through is None or period <= actual_through
         rows.append(
             LedgerRow(
                 period=period,
                 plan_cost=amounts[("cost", EntryKind.PLAN)],
-                actual_cost=amounts[("cost", EntryKind.ACTUAL)],
+                actual_cost=amounts[("cost", EntryKind.ACTUAL)] if happened else None,
                 plan_benefit=amounts[("benefit", EntryKind.PLAN)],
-                actual_benefit=amounts[("benefit", EntryKind.ACTUAL)],
+                actual_benefit=amounts[("benefit", EntryKind.ACTUAL)] if happened else None,
                 plan_net=net[EntryKind.PLAN],
-                actual_net=net[EntryKind.ACTUAL],
+                actual_net=net[EntryKind.ACTUAL] if happened else None,
             )
         )
     return rows

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from crmphase.money import AmountError, parse_decimal
@@ -253,6 +253,7 @@ class PlannedRow:
     kpi_name: str
     outcome: str  # created | corrected | unchanged
     current_value: Decimal | None
+    measurement: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -359,6 +360,7 @@ def plan_import(
                 kpi_name=kpi.name,
                 outcome=outcome,
                 current_value=None if current is None else Decimal(current.value),
+                measurement=current,
             )
         )
     if errors:
@@ -390,6 +392,7 @@ def import_measurements(actor, data: bytes) -> ImportResult:
                 item.row.value,
                 item.row.note,
                 "import",
+                existing=item.measurement,
             )
             counts[outcome] += 1
         record_event(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from crmphase import clock
 from crmphase.metrics import charts, services
 from crmphase.metrics.figures import (
     KpiFigures,
@@ -111,7 +112,7 @@ def money_view(project, *, period: Period, currency: str) -> MoneyView:
     figures = figures_for(project, period)
     costs, benefits = load_money([project.id], None).get(project.id, ([], []))
     last = max([period, *(e.period for e in (*costs, *benefits))])
-    ledger = money_ledger(costs, benefits, through=last)
+    ledger = money_ledger(costs, benefits, through=last, actual_through=clock.current_period())
     return MoneyView(
         figures=figures,
         ledger=ledger,

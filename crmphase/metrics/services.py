@@ -328,18 +328,34 @@ def check_measurement(kpi: Kpi, period, value, note, errors: FieldErrors, prefix
     return parsed_period, number, text
 
 
-def apply_measurement(actor, kpi: Kpi, period: Period, value: Decimal, note: str, source: str):
+_LOOK_IT_UP = object()
+
+
+def apply_measurement(
+    actor,
+    kpi: Kpi,
+    period: Period,
+    value: Decimal,
+    note: str,
+    source: str,
+    *,
+    existing=_LOOK_IT_UP,
+):
     """Insert or correct one measurement inside the current transaction.
 
-    Returns ``(measurement, outcome)`` with outcome ``created``, ``corrected`` or
-    ``unchanged`` (same value and note: nothing is written).
+    ``existing`` is the current measurement of that KPI and period when the caller has
+    already read it (``None``: there is none). Returns ``(measurement, outcome)`` with
+    outcome ``created``, ``corrected`` or ``unchanged`` (same value and note: nothing is
+    written).
     """
     project = kpi.project
-    measurement = db.session.scalar(
-        sa.select(Measurement).where(
-            Measurement.kpi_id == kpi.id, Measurement.period == str(period)
+    measurement = existing
+    if existing is _LOOK_IT_UP:
+        measurement = db.session.scalar(
+            sa.select(Measurement).where(
+                Measurement.kpi_id == kpi.id, Measurement.period == str(period)
+            )
         )
-    )
     now = clock.now()
     actor_id = getattr(actor, "id", None)
     if measurement is None:

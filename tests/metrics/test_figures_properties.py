@@ -120,9 +120,21 @@ def test_kpi_chart_traces():
     measured = {FIRST.shift(2): Decimal("30"), FIRST.shift(1): Decimal("12.5")}
     chart = kpi_chart(kpi(measured), measured, through=FIRST.shift(3), missing=[FIRST.shift(3)])
     actual, baseline, target, expected, missing = chart["data"]
-    assert actual["x"] == ["2025-02-01", "2025-03-01"] and actual["y"] == [12.5, 30.0]
+    assert actual["x"] == ["2025-02-01", "2025-03-01", "2025-04-01"]
+    assert actual["y"] == [12.5, 30.0, None] and actual["connectgaps"] is False
     assert baseline["y"] == [0.0, 0.0] and target["y"] == [100.0, 100.0]
     assert expected["x"] == ["2025-01-01", "2026-01-01"] and expected["y"] == [0.0, 100.0]
     assert missing["x"] == ["2025-04-01"] and missing["marker"]["symbol"] == "x"
     incomplete = KpiInput(2, "Calls", "", Direction.UP, None, None, None, None)
     assert [t["name"] for t in kpi_chart(incomplete, {}, through=FIRST)["data"]] == ["Actual"]
+
+
+def test_ledger_has_no_actual_side_after_actual_through():
+    costs = [
+        MoneyEntry(FIRST, EntryKind.PLAN, Decimal(10)),
+        MoneyEntry(FIRST, EntryKind.ACTUAL, Decimal(4)),
+    ]
+    rows = money_ledger(costs, [], through=FIRST.shift(2), actual_through=FIRST.shift(1))
+    assert [r.actual_net for r in rows] == [Decimal(-4), Decimal(-4), None]
+    assert [r.plan_net for r in rows] == [Decimal(-10)] * 3
+    assert rows[2].cost_variance is None and rows[0].cost_variance == Decimal(-6)

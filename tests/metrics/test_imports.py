@@ -211,6 +211,12 @@ def test_import_commits_every_row(api, setup, db, make_measurement):
     values = {(m.kpi_id, m.period): (m.value, m.source) for m in measurements(db)}
     assert values[(setup["churn"].id, "2026-02")] == (Decimal(10), "import")
     assert len(values) == 3
+    again = upload(api(setup["manager"]), text)
+    assert again.json == {"rows": 3, "created": 0, "corrected": 0, "unchanged": 3}
+    from crmphase.metrics.models import MeasurementRevision
+
+    (revision,) = db.session.scalars(sa.select(MeasurementRevision)).all()
+    assert revision.value == Decimal(9) and revision.source == "manual"
 
 
 def test_a_single_bad_row_imports_nothing_and_lists_every_problem(api, setup, db):

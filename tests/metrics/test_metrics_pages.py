@@ -74,7 +74,8 @@ def test_measurement_tab_shows_chart_figures_and_missing_periods(page_client, tr
     names = [t["name"] for t in figure["data"]]
     assert names == ["Actual", "Baseline", "Target", "Expected", "Missing"]
     actual = figure["data"][0]
-    assert actual["x"] == ["2026-01-01", "2026-03-01"] and actual["y"] == [19.0, 15.0]
+    assert actual["x"] == ["2026-01-01", "2026-02-01", "2026-03-01"]
+    assert actual["y"] == [19.0, None, 15.0]  # the missing month breaks the line
     assert figure["data"][4]["x"] == ["2026-02-01"]
     assert "/assets/plotly.min.js" in html and "<script>" not in html
     assert "Record a value" not in html  # a viewer records nothing
@@ -200,6 +201,9 @@ def test_money_tab_shows_plan_actual_variance_and_roi(page_client, tracked, make
     assert "50 points" in html
     figure = chart_data(html, "money-chart")
     assert figure["data"][1]["y"] == [-60000.0, -50000.0, 50000.0]  # Jan to Mar
+    future = text(page_client(project.manager).get(f"/projects/{project.id}/money?period=2026-06"))
+    actual_net = chart_data(future, "money-chart")["data"][1]["y"]
+    assert actual_net == [-60000.0, -50000.0, 50000.0, 50000.0, None, None]  # May on: not yet
     assert "Book a cost" in html
 
 
