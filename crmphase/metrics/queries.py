@@ -95,19 +95,32 @@ def measurement_panels(project, *, period: Period, today: date) -> list[KpiPanel
     return panels
 
 
+RECENT_ENTRIES = 10
+
+
+def _recent(project_id: int, what: str):
+    """The newest entries of one kind (at most RECENT_ENTRIES) and how many there are."""
+    import sqlalchemy as sa
+
+    from crmphase.extensions import db
+
+    query = services.money_entries(project_id, what, newest_first=True)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    return list(db.session.scalars(query.limit(RECENT_ENTRIES))), total
+
+
 @dataclass(frozen=True)
 class MoneyView:
     figures: ProjectFigures
     ledger: list[LedgerRow]
     chart: dict | None
-    costs: list
-    benefits: list
+    costs: tuple[list, int]
+    benefits: tuple[list, int]
     corrections: dict[tuple[str, int], int]
 
 
 def money_view(project, *, period: Period, currency: str) -> MoneyView:
     """The ROI figures at ``period``, the per-period plan/actual ledger and the entries."""
-    from crmphase.extensions import db
 
     figures = figures_for(project, period)
     costs, benefits = load_money([project.id], None).get(project.id, ([], []))
@@ -117,7 +130,7 @@ def money_view(project, *, period: Period, currency: str) -> MoneyView:
         figures=figures,
         ledger=ledger,
         chart=charts.money_chart(ledger, currency) if ledger else None,
-        costs=list(db.session.scalars(services.money_entries(project.id, "cost"))),
-        benefits=list(db.session.scalars(services.money_entries(project.id, "benefit"))),
+        costs=_recent(project.id, "cost"),
+        benefits=_recent(project.id, "benefit"),
         corrections=services.money_corrections(project.id),
     )

@@ -475,14 +475,13 @@ def get_money_entry(what: str, entry_id: int):
     return entry
 
 
-def money_entries(project_id: int, what: str, kind: str | None = None):
-    """A query of the project's cost or benefit entries, by period then id."""
+def money_entries(project_id: int, what: str, kind: str | None = None, *, newest_first=False):
+    """A query of the project's cost or benefit entries, by period then kind and id."""
     model = money_model(what)
-    query = (
-        sa.select(model)
-        .where(model.project_id == project_id)
-        .order_by(model.period, model.kind, model.id)
-    )
+    order = (model.period, model.kind, model.id)
+    if newest_first:
+        order = (model.period.desc(), model.kind, model.id.desc())
+    query = sa.select(model).where(model.project_id == project_id).order_by(*order)
     if kind:
         query = query.where(model.kind == kind)
     return query

@@ -186,6 +186,27 @@ def project_money(project_id):
     )
 
 
+@bp.route("/projects/<int:project_id>/money/<what>")
+@permission_required(Action.READ)
+def money_entries(project_id, what):
+    _check_what(what)
+    project = get_project(project_id)
+    kind = request.args.get("kind") if request.args.get("kind") in ("plan", "actual") else None
+    page = db.paginate(
+        services.money_entries(project.id, what, kind, newest_first=True),
+        per_page=current_app.config["PER_PAGE"],
+    )
+    return render_template(
+        "metrics/money_entries.html",
+        tab="money",
+        what=what,
+        kind=kind,
+        page=page,
+        corrections=services.money_corrections(project.id),
+        **_head(project),
+    )
+
+
 def _money_form(what: str, **kwargs):
     return CostForm(**kwargs) if what == "cost" else MoneyForm(**kwargs)
 

@@ -330,3 +330,26 @@ def test_import_page_too_large_says_so(app, page_client, tracked):
 def test_import_nav_entry_only_for_changers(page_client, make_user):
     assert "Import measurements" in text(page_client(make_user("manager")).get("/projects"))
     assert "Import measurements" not in text(page_client(make_user("viewer")).get("/projects"))
+
+
+def test_money_tab_shows_the_newest_entries_and_links_to_all(page_client, make_project, make_money):
+    project = make_project()
+    for month in range(1, 13):
+        make_money(project, "cost", f"2025-{month:02d}", "100", kind="plan")
+    client = page_client(project.manager)
+    html = text(client.get(f"/projects/{project.id}/money"))
+    assert "(newest 10 of 12)" in html and "All 12 cost entries" in html
+    assert "2025-12" in html
+    listing = text(client.get(f"/projects/{project.id}/money/cost?kind=plan"))
+    assert listing.count("<td>2025-") == 12
+    assert "No actual cost entries yet" in text(
+        client.get(f"/projects/{project.id}/money/cost?kind=actual")
+    )
+
+
+def test_long_period_tables_fold_older_periods(page_client, make_project, make_kpi):
+    project = make_project(phase="manage", phase_entered_on=date(2023, 1, 1))
+    make_kpi(project, baseline_period="2023-01", target_period="2026-12")
+    html = text(page_client(project.manager).get(f"/projects/{project.id}/measurement"))
+    assert "16 older period(s)" in html  # 2023-01 to 2026-04 is 40 months, 24 shown
+    assert html.count('<tr class="missing">') == 39  # every past month, none measured
