@@ -281,20 +281,28 @@ def plan_import(
     or a KPI the actor may not record.
     """
     import sqlalchemy as sa
+    from sqlalchemy.orm import selectinload
 
     from crmphase.auth.policy import Action, explain_refusal
     from crmphase.extensions import db
     from crmphase.metrics.models import Kpi, Measurement
-    from crmphase.programs.models import Program, Project
+    from crmphase.programs.models import Project
 
+    # Names match without regard to case in Python: SQLite's lower() knows only ASCII.
     names = {_split_program(r.project)[1].casefold() for r in rows}
+    wanted_ids = [
+        project_id
+        for project_id, name in db.session.execute(sa.select(Project.id, Project.name))
+        if name.casefold() in names
+    ]
     projects: dict[str, list] = {}
-    for project in db.session.scalars(
-        sa.select(Project)
-        .join(Program, Program.id == Project.program_id)
-        .where(sa.func.lower(Project.name).in_(sorted(names)))
-    ):
-        projects.setdefault(project.name.casefold(), []).append(project)
+    if wanted_ids:
+        for project in db.session.scalars(
+            sa.select(Project)
+            .where(Project.id.in_(wanted_ids))
+            .options(selectinload(Project.program))
+        ):
+            projects.setdefault(project.name.casefold(), []).append(project)
     project_ids = [p.id for group in projects.values() for p in group]
     kpis: dict[tuple[int, str], Kpi] = {}
     if project_ids:

@@ -284,3 +284,15 @@ def test_missing_file_and_roles(api, setup):
     assert response.status_code == 422
     assert upload(api("viewer"), "project,kpi,period,value\n").status_code == 403
     assert upload(api("steering"), "project,kpi,period,value\n").status_code == 403
+
+
+def test_names_match_regardless_of_case_beyond_ascii(api, make_project, make_kpi, make_user, db):
+    with clock.frozen("2026-04-15T12:00:00"):
+        manager = make_user("manager")
+        project = make_project("Ärztenetz Süd", manager=manager, phase="execute")
+        make_kpi(project, name="Überweisungen")
+        response = upload(
+            api(manager), "project,kpi,period,value\närztenetz süd,ÜBERWEISUNGEN,2026-03,7\n"
+        )
+    assert response.status_code == 201, response.json
+    assert [m.value for m in measurements(db)] == [Decimal(7)]
