@@ -131,7 +131,10 @@ def kpis_of(project_id: int) -> list[Kpi]:
         db.session.scalars(
             sa.select(Kpi)
             .where(Kpi.project_id == project_id)
-            .options(selectinload(Kpi.owner))
+            .options(
+                selectinload(Kpi.owner),
+                selectinload(Kpi.revisions).selectinload(KpiRevision.revised_by),
+            )
             .order_by(Kpi.name, Kpi.id)
         )
     )

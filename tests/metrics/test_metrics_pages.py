@@ -353,3 +353,24 @@ def test_long_period_tables_fold_older_periods(page_client, make_project, make_k
     html = text(page_client(project.manager).get(f"/projects/{project.id}/measurement"))
     assert "16 older period(s)" in html  # 2023-01 to 2026-04 is 40 months, 24 shown
     assert html.count('<tr class="missing">') == 39  # every past month, none measured
+
+
+def test_measurement_tab_queries_do_not_grow_with_kpis(
+    page_client, make_project, make_kpi, make_measurement, count_queries
+):
+    project = make_project(phase="execute", phase_entered_on=date(2026, 1, 1))
+    client = page_client(project.manager)
+
+    def add_kpi():
+        kpi = make_kpi(project)
+        for month in ("2026-01", "2026-02"):
+            make_measurement(kpi, month, "5")
+
+    add_kpi()
+    with count_queries() as one:
+        assert client.get(f"/projects/{project.id}/measurement").status_code == 200
+    for _ in range(4):
+        add_kpi()
+    with count_queries() as five:
+        assert client.get(f"/projects/{project.id}/measurement").status_code == 200
+    assert len(five) == len(one)
