@@ -479,3 +479,49 @@ def take_upload(token: str, user_id: int, *, remove: bool = False) -> bytes | No
     if remove:
         path.unlink(missing_ok=True)
     return data
+
+
+# --------------------------------------------------------------------------- template
+
+
+def template_rows(actor, period: Period) -> list[tuple[str, str]]:
+    """``(project, kpi)`` names of every KPI the actor may record in a tracked project
+    (active, in execute or manage), for a CSV template to fill in."""
+    import sqlalchemy as sa
+    from sqlalchemy.orm import selectinload
+
+    from crmphase.auth.policy import Action, can
+    from crmphase.extensions import db
+    from crmphase.metrics.models import Kpi
+    from crmphase.programs.models import Project
+
+    kpis = db.session.scalars(
+        sa.select(Kpi)
+        .join(Project, Project.id == Kpi.project_id)
+        .where(Project.state == "active", Project.phase.in_(("execute", "manage")))
+        .options(selectinload(Kpi.project).selectinload(Project.program))
+        .order_by(Project.name, Kpi.name)
+    ).all()
+    counts: dict[str, int] = {}
+    for (name,) in db.session.execute(sa.select(Project.name)):
+        counts[name.casefold()] = counts.get(name.casefold(), 0) + 1
+    rows = []
+    for kpi in kpis:
+        if not can(actor, Action.MEASUREMENT_RECORD, kpi):
+            continue
+        project = kpi.project
+        name = project.name
+        if counts.get(name.casefold(), 0) > 1:
+            name = f"{project.program.name}{PROGRAM_SEPARATOR}{project.name}"
+        rows.append((name, kpi.name))
+    return rows
+
+
+def template_csv(rows: list[tuple[str, str]], period: Period) -> bytes:
+    """A CSV to fill in: one line per KPI with the period set and the value left empty."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for project, kpi in rows:
+        writer.writerow([project, kpi, str(period), "", ""])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")

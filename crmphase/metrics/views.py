@@ -1,7 +1,16 @@
 """Pages: the Measurement and Money tabs, KPI, measurement and money forms, CSV import."""
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.fields.choices import SelectChoice
 
@@ -290,6 +299,18 @@ def import_measurements():
         return _import_page(form, errors=exc.errors), 422
     commit_form = ImportCommitForm(token=imports.stash_upload(data, actor.id))
     return _import_page(form, planned=planned, commit_form=commit_form)
+
+
+@bp.route("/imports/measurements/template.csv")
+@permission_required(Action.MEASUREMENT_IMPORT)
+def import_template():
+    period = clock.last_complete_period()
+    data = imports.template_csv(imports.template_rows(current_actor(), period), period)
+    return Response(
+        data,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="measurements-{period}.csv"'},
+    )
 
 
 @bp.route("/imports/measurements/commit", methods=["POST"])

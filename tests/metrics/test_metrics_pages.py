@@ -374,3 +374,16 @@ def test_measurement_tab_queries_do_not_grow_with_kpis(
     with count_queries() as five:
         assert client.get(f"/projects/{project.id}/measurement").status_code == 200
     assert len(five) == len(one)
+
+
+def test_import_template_lists_the_kpis_the_user_records(
+    page_client, tracked, make_project, make_kpi
+):
+    project, _ = tracked
+    make_kpi(make_project("Someone else's", phase="execute"), name="Calls")
+    make_kpi(make_project("Idea", manager=project.manager, phase="strategize"), name="Later")
+    response = page_client(project.manager).get("/imports/measurements/template.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "measurements-2026-03.csv" in response.headers["Content-Disposition"]
+    body = response.get_data().decode("utf-8-sig")
+    assert body.splitlines() == ["project,kpi,period,value,note", "Web shop,Churn,2026-03,,"]
