@@ -19,7 +19,12 @@ os.environ.setdefault("SECRET_KEY", "test-" + secrets.token_hex(8))
 from crmphase import create_app
 from crmphase.extensions import db as _db
 
-pytest_plugins = ["tests.factories", "tests.factories_gates", "tests.factories_trust"]
+pytest_plugins = [
+    "tests.factories",
+    "tests.factories_gates",
+    "tests.factories_metrics",
+    "tests.factories_trust",
+]
 
 PASSWORD = "correct horse battery staple"
 
