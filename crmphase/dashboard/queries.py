@@ -486,9 +486,11 @@ class Dashboard:
 
 
 def _work_list(query, top: int = TOP) -> WorkList:
-    rows = db.session.execute(query.limit(top)).all()
-    total = len(rows) if len(rows) < top else count_rows(query)
-    return WorkList(total, rows)
+    """The first ``top`` rows and the count of all, in one statement (a window count)."""
+    rows = db.session.execute(
+        query.add_columns(sa.func.count().over().label("total_rows")).limit(top)
+    ).all()
+    return WorkList(rows[0].total_rows if rows else 0, rows)
 
 
 def build_dashboard(
