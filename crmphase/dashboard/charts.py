@@ -40,7 +40,7 @@ def _layout(title: str, **extra) -> dict:
         "font": FONT,
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
-        "legend": {"orientation": "h", "y": -0.2},
+        "legend": {"orientation": "h", "y": -0.18, "yanchor": "top"},
         "hovermode": "x unified",
     }
     layout.update(extra)
@@ -66,8 +66,13 @@ def roi_by_program(series: Sequence) -> dict:
         "data": data,
         "layout": _layout(
             "ROI % per program (actual, cumulative)",
-            xaxis={"type": "category", "title": {"text": "Period"}},
-            yaxis={"title": {"text": "ROI %"}, "zeroline": True, "zerolinecolor": "#5b6676"},
+            xaxis={"type": "category", "automargin": True},
+            yaxis={
+                "title": {"text": "ROI %"},
+                "zeroline": True,
+                "zerolinecolor": "#5b6676",
+                "automargin": True,
+            },
         ),
     }
 
@@ -97,8 +102,8 @@ def benefit_against_cost(points: Sequence) -> dict:
         ],
         "layout": _layout(
             "Cumulative benefit against cost: plan and actual",
-            xaxis={"type": "category", "title": {"text": "Period"}},
-            yaxis={"title": {"text": "Amount"}, "tickformat": ",.0f"},
+            xaxis={"type": "category", "automargin": True},
+            yaxis={"tickformat": ",.0f", "automargin": True},
         ),
     }
 
@@ -159,7 +164,7 @@ def budget_against_spend(rows: Iterable) -> dict:
             "Budget against actual spend: worst overruns",
             barmode="group",
             hovermode="y unified",
-            xaxis={"title": {"text": "Amount"}, "tickformat": ",.0f"},
+            xaxis={"tickformat": ",.0f", "automargin": True},
             yaxis={"automargin": True},
         ),
     }
