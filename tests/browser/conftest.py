@@ -21,6 +21,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -150,7 +151,7 @@ class BrowserProblems:
 
     def console(self, message) -> None:
         text = message.text
-        csp = "Content-Security-Policy" in text
+        csp = "Content-Security-Policy" in text or "Content Security Policy" in text
         if not csp and any(part in text for part in self.expected):
             return
         if message.type == "error" or csp:
@@ -158,6 +159,17 @@ class BrowserProblems:
 
     def page_error(self, error) -> None:
         self.messages.append(f"page error: {error}")
+
+    def request(self, request) -> None:
+        """Pages must work offline: nothing may be fetched from another host (no CDN)."""
+        host = urlsplit(request.url).hostname
+        if request.url.startswith(("http://", "https://")) and host != "127.0.0.1":
+            self.messages.append(f"request to another host: {request.url}")
+
+    def watch(self, page) -> None:
+        page.on("console", self.console)
+        page.on("pageerror", self.page_error)
+        page.on("request", self.request)
 
 
 @pytest.fixture
@@ -168,8 +180,7 @@ def page(browser, live_server, request):
     context.set_default_timeout(15000)
     page = context.new_page()
     problems = BrowserProblems()
-    page.on("console", problems.console)
-    page.on("pageerror", problems.page_error)
+    problems.watch(page)
     page.problems = problems
     yield page
     try:

@@ -83,8 +83,7 @@ def test_tablet_width_has_no_sideways_scrolling(browser, live_server, portfolio,
     try:
         page = context.new_page()
         problems = BrowserProblems()
-        page.on("console", problems.console)
-        page.on("pageerror", problems.page_error)
+        problems.watch(page)
         sign_in(page, portfolio.crmo)
         wait_for_charts(page)
         overflow = page.evaluate(
@@ -108,3 +107,16 @@ def test_roles_see_what_they_can_do(page, portfolio, browser_login):
     assert page.get_by_role("heading", name=re.compile("Waiting for your decision")).is_visible()
     page.get_by_role("link", name="Sales portal").first.click()
     page.wait_for_url(re.compile(rf"/projects/{portfolio.p3.id}$"))
+
+
+def test_the_csp_guard_catches_inline_script(page, portfolio, browser_login):
+    """The app's CSP refuses inline script, and this suite notices when a page has one."""
+    browser_login(page, portfolio.crmo)
+    page.evaluate(
+        """() => { const s = document.createElement("script");
+                   s.textContent = "window.injected = true"; document.body.appendChild(s); }"""
+    )
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.injected") is None
+    assert any("Content Security Policy" in m for m in page.problems.messages)
+    page.problems.messages.clear()  # the violation was the point of this test

@@ -50,7 +50,7 @@ def _count(count_queries, request) -> int:
     return len(statements)
 
 
-@pytest.mark.parametrize("role", ["crmo", "manager"])
+@pytest.mark.parametrize("role", ["crmo", "steering", "manager", "viewer"])
 def test_dashboard_page_statements_do_not_grow(
     grow, page_client, make_user, count_queries, frozen_now, role
 ):
