@@ -58,10 +58,10 @@ def test_manager_requests_and_steering_approves_through_the_pages(
     page.goto(f"/projects/{project.id}")
     page.get_by_role("navigation", name="Project").get_by_role("link", name="Gate").click()
     page.wait_for_url(re.compile(rf"/projects/{project.id}/gate"))
-    while page.get_by_role("button", name="Tick").count():
-        row = page.locator("tr", has=page.get_by_role("button", name="Tick")).first
+    while page.get_by_role("button", name="Tick", exact=True).count():
+        row = page.locator("tr", has=page.get_by_role("button", name="Tick", exact=True)).first
         row.locator("textarea").fill("Agreed in the kick-off workshop with the business")
-        row.get_by_role("button", name="Tick").click()
+        row.get_by_role("button", name="Tick", exact=True).click()
         page.wait_for_load_state()
         assert "Criterion ticked." in page.inner_text("main")
     page.get_by_role("button", name="Request review").click()
