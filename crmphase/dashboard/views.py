@@ -1,7 +1,7 @@
 """The portfolio dashboard at ``/`` and the lists behind its figures."""
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, url_for
 
 from crmphase import clock
 from crmphase.auth.policy import Action, current_actor, permission_required, public
@@ -28,6 +28,11 @@ def _filters(programs) -> ParsedFilters:
     )
 
 
+def _jobs_url() -> str | None:
+    """The Jobs page, where the CRMO runs the snapshot job now (when that domain is here)."""
+    return url_for("jobs.index") if "jobs.index" in current_app.view_functions else None
+
+
 def _page() -> int:
     return request.args.get("page", 1, type=int) or 1
 
@@ -44,6 +49,7 @@ def _render(template: str, parsed: ParsedFilters, programs, **context):
         program_names=dict(programs),
         departments=departments,
         today=clock.today(),
+        jobs_url=_jobs_url(),
         **context,
     )
     return body, 400 if errors else 200
