@@ -76,7 +76,9 @@ def test_a_bad_period_in_the_url_is_explained(page, portfolio, browser_login):
     wait_for_charts(page)  # the default period is still shown
 
 
-def test_tablet_width_has_no_sideways_scrolling(browser, live_server, portfolio, screenshot):
+def test_tablet_width_has_no_sideways_scrolling(
+    browser, live_server, portfolio, screenshot, artifacts_dir
+):
     from tests.browser.conftest import BrowserProblems, sign_in
 
     context = browser.new_context(base_url=live_server, viewport=TABLET, has_touch=True)
@@ -93,6 +95,7 @@ def test_tablet_width_has_no_sideways_scrolling(browser, live_server, portfolio,
         box = page.locator("#chart-roi").bounding_box()
         assert box["width"] <= TABLET["width"]
         screenshot(page, "dashboard-tablet")
+        page.screenshot(path=str(artifacts_dir / "dashboard-tablet-first-screen.png"))
         assert not problems.messages, problems.messages
     finally:
         context.close()
