@@ -1,4 +1,8 @@
-"""Schemas of ``/api/v1/dashboard``: money and percentages travel as decimal strings."""
+"""Schemas of ``/api/v1/dashboard``: money and percentages travel as decimal strings.
+
+Every schema name starts with ``Dashboard`` so that the OpenAPI document never has two
+components of the same name (other domains have their own ``Coverage``, ``Totals``...).
+"""
 
 import marshmallow as ma
 
@@ -24,7 +28,7 @@ class DashboardQuery(ma.Schema):
     department = F.String(validate=ma.validate.OneOf(DEPARTMENTS))
 
 
-class MoneyTotalsSchema(ma.Schema):
+class DashboardMoneyTotalsSchema(ma.Schema):
     cumulative_cost = Money()
     cumulative_benefit = Money()
     net_benefit = Money()
@@ -32,7 +36,7 @@ class MoneyTotalsSchema(ma.Schema):
     npv = Money()
 
 
-class CoverageSchema(ma.Schema):
+class DashboardCoverageSchema(ma.Schema):
     measured = F.Integer(metadata={"description": "measured due KPI-periods"})
     due = F.Integer(metadata={"description": "due KPI-periods"})
     ratio = F.Decimal(
@@ -41,22 +45,22 @@ class CoverageSchema(ma.Schema):
     percent = Percent(allow_none=True)
 
 
-class TotalsSchema(ma.Schema):
+class DashboardTotalsSchema(ma.Schema):
     projects = F.Integer(metadata={"description": "projects with a snapshot in the period"})
     measured_projects = F.Integer()
-    actual = F.Nested(MoneyTotalsSchema)
-    plan = F.Nested(MoneyTotalsSchema)
-    coverage = F.Nested(CoverageSchema)
+    actual = F.Nested(DashboardMoneyTotalsSchema)
+    plan = F.Nested(DashboardMoneyTotalsSchema)
+    coverage = F.Nested(DashboardCoverageSchema)
 
 
-class CoveragePointSchema(ma.Schema):
+class DashboardCoveragePointSchema(ma.Schema):
     period = PeriodField()
     measured = F.Integer()
     due = F.Integer()
     percent = Percent(allow_none=True)
 
 
-class MoneyPointSchema(ma.Schema):
+class DashboardMoneyPointSchema(ma.Schema):
     period = PeriodField()
     projects = F.Integer()
     actual_cost = Money()
@@ -65,42 +69,42 @@ class MoneyPointSchema(ma.Schema):
     plan_benefit = Money()
 
 
-class RoiPointSchema(ma.Schema):
+class DashboardRoiPointSchema(ma.Schema):
     period = PeriodField()
     roi_pct = Percent(allow_none=True)
 
 
-class ProgramRoiSchema(ma.Schema):
+class DashboardProgramRoiSchema(ma.Schema):
     program_id = F.Integer()
     name = F.String()
-    points = F.List(F.Nested(RoiPointSchema))
+    points = F.List(F.Nested(DashboardRoiPointSchema))
 
 
-class ProgramTotalsSchema(TotalsSchema):
+class DashboardProgramTotalsSchema(DashboardTotalsSchema):
     program_id = F.Integer()
     name = F.String()
 
 
-class FunnelCellSchema(ma.Schema):
+class DashboardFunnelCellSchema(ma.Schema):
     phase = F.String()
     state = F.String()
     count = F.Integer()
 
 
-class OwnershipCellSchema(ma.Schema):
+class DashboardOwnershipCellSchema(ma.Schema):
     department = F.String()
     phase = F.String()
     count = F.Integer()
 
 
-class KpiStatusSchema(ma.Schema):
+class DashboardKpiStatusSchema(ma.Schema):
     on_track = F.Integer()
     at_risk = F.Integer()
     off_track = F.Integer()
     no_data = F.Integer()
 
 
-class UnmeasuredSchema(ma.Schema):
+class DashboardUnmeasuredSchema(ma.Schema):
     project_id = F.Integer()
     project_name = F.String()
     program_name = F.String()
@@ -113,7 +117,7 @@ class UnmeasuredSchema(ma.Schema):
     measured_count = F.Integer(allow_none=True)
 
 
-class OffTrackSchema(ma.Schema):
+class DashboardOffTrackSchema(ma.Schema):
     project_id = F.Integer()
     project_name = F.String()
     program_name = F.String()
@@ -124,7 +128,7 @@ class OffTrackSchema(ma.Schema):
     expected = F.String(allow_none=True)
 
 
-class PendingReviewSchema(ma.Schema):
+class DashboardPendingReviewSchema(ma.Schema):
     review_id = F.Integer()
     project_id = F.Integer()
     project_name = F.String()
@@ -135,7 +139,7 @@ class PendingReviewSchema(ma.Schema):
     age_days = F.Integer()
 
 
-class OverdueReviewSchema(ma.Schema):
+class DashboardOverdueReviewSchema(ma.Schema):
     project_id = F.Integer()
     project_name = F.String()
     program_name = F.String()
@@ -145,7 +149,7 @@ class OverdueReviewSchema(ma.Schema):
     age_days = F.Integer()
 
 
-class OverrunSchema(ma.Schema):
+class DashboardOverrunSchema(ma.Schema):
     project_id = F.Integer()
     project_name = F.String()
     program_name = F.String()
@@ -170,16 +174,20 @@ class DashboardSchema(ma.Schema):
     today = F.Date()
     has_snapshots = F.Boolean()
     active_projects = F.Integer(metadata={"description": "active projects now"})
-    totals = F.Nested(TotalsSchema)
-    coverage_trend = F.List(F.Nested(CoveragePointSchema))
-    money_trend = F.List(F.Nested(MoneyPointSchema))
-    roi_trend = F.List(F.Nested(ProgramRoiSchema))
-    by_program = F.List(F.Nested(ProgramTotalsSchema))
-    funnel = F.List(F.Nested(FunnelCellSchema))
-    ownership = F.List(F.Nested(OwnershipCellSchema))
-    kpi_status = F.Nested(KpiStatusSchema)
-    unmeasured = F.Nested(_work_list(UnmeasuredSchema, "DashboardUnmeasuredList"))
-    off_track = F.Nested(_work_list(OffTrackSchema, "DashboardOffTrackList"))
-    pending_reviews = F.Nested(_work_list(PendingReviewSchema, "DashboardPendingReviewList"))
-    overdue_reviews = F.Nested(_work_list(OverdueReviewSchema, "DashboardOverdueReviewList"))
-    overruns = F.Nested(_work_list(OverrunSchema, "DashboardOverrunList"))
+    totals = F.Nested(DashboardTotalsSchema)
+    coverage_trend = F.List(F.Nested(DashboardCoveragePointSchema))
+    money_trend = F.List(F.Nested(DashboardMoneyPointSchema))
+    roi_trend = F.List(F.Nested(DashboardProgramRoiSchema))
+    by_program = F.List(F.Nested(DashboardProgramTotalsSchema))
+    funnel = F.List(F.Nested(DashboardFunnelCellSchema))
+    ownership = F.List(F.Nested(DashboardOwnershipCellSchema))
+    kpi_status = F.Nested(DashboardKpiStatusSchema)
+    unmeasured = F.Nested(_work_list(DashboardUnmeasuredSchema, "DashboardUnmeasuredList"))
+    off_track = F.Nested(_work_list(DashboardOffTrackSchema, "DashboardOffTrackList"))
+    pending_reviews = F.Nested(
+        _work_list(DashboardPendingReviewSchema, "DashboardPendingReviewList")
+    )
+    overdue_reviews = F.Nested(
+        _work_list(DashboardOverdueReviewSchema, "DashboardOverdueReviewList")
+    )
+    overruns = F.Nested(_work_list(DashboardOverrunSchema, "DashboardOverrunList"))

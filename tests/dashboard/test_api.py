@@ -185,4 +185,7 @@ def test_openapi_describes_the_dashboard(api, app):
     operation = doc["paths"]["/api/v1/dashboard"]["get"]
     assert {p["name"] for p in operation["parameters"]} >= {"period", "program_id", "department"}
     assert "200" in operation["responses"]
-    assert "Dashboard" in doc["components"]["schemas"]
+    schemas = doc["components"]["schemas"]
+    assert "Dashboard" in schemas
+    # Prefixed names, so no other domain's "Coverage" or "Totals" can collide with them.
+    assert {"DashboardCoverage", "DashboardTotals", "DashboardMoneyTotals"} <= set(schemas)
