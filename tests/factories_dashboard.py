@@ -14,8 +14,8 @@ def _d(value) -> Decimal:
 
 
 @pytest.fixture
-def make_snapshot(db):
-    """``make_snapshot(project, "2026-09", cost=..., benefit=..., plan_cost=..., ...)``.
+def dash_snapshot(db):
+    """``dash_snapshot(project, "2026-09", cost=..., benefit=..., plan_cost=..., ...)``.
 
     Net benefit and ROI % follow from cost and benefit (SPEC §4) unless given.
     """
@@ -72,8 +72,8 @@ def make_snapshot(db):
 
 
 @pytest.fixture
-def make_alert(db):
-    """``make_alert(project, "missing_measurement", "2026-08", kpi=None, resolved=False)``."""
+def dash_alert(db):
+    """``dash_alert(project, "missing_measurement", "2026-08", kpi=None, resolved=False)``."""
     from crmphase import clock
     from crmphase.metrics.models import Alert
 
@@ -95,8 +95,8 @@ def make_alert(db):
 
 
 @pytest.fixture
-def make_review(db):
-    """``make_review(project, requested_by=user, requested_at=datetime, status="pending")``."""
+def dash_review(db):
+    """``dash_review(project, requested_by=user, requested_at=datetime, status="pending")``."""
     from crmphase.phases.models import GateReview
 
     def make(project, *, requested_by=None, requested_at: datetime | None = None, **kw):
@@ -135,7 +135,7 @@ NOW = "2026-11-15T12:00:00"
 
 
 @pytest.fixture
-def frozen_now():
+def dash_now():
     """The one clock fixed on 2026-11-15 12:00 UTC (the live server thread sees it too)."""
     from crmphase import clock
 
@@ -157,8 +157,8 @@ class Portfolio:
 
 
 @pytest.fixture
-def portfolio(
-    frozen_now, make_user, make_program, make_project, make_snapshot, make_alert, make_review
+def dash_portfolio(
+    dash_now, make_user, make_program, make_project, dash_snapshot, dash_alert, dash_review
 ):
     crmo = make_user("crmo")
     manager = make_user("manager")
@@ -186,7 +186,7 @@ def portfolio(
     p4 = make_project(
         "Data warehouse", program=service, department="it", phase="strategize", state="on_hold"
     )
-    make_snapshot(
+    dash_snapshot(
         p1,
         "2026-09",
         cost="40000",
@@ -196,7 +196,7 @@ def portfolio(
         due=2,
         measured=2,
     )
-    make_snapshot(
+    dash_snapshot(
         p1,
         "2026-10",
         cost="120000",
@@ -213,7 +213,7 @@ def portfolio(
         ],
         status="off_track",
     )
-    make_snapshot(
+    dash_snapshot(
         p2,
         "2026-10",
         cost="50000",
@@ -225,9 +225,9 @@ def portfolio(
         kpis=[kpi("First-call resolution", "at_risk", attainment="40", expected="60", kpi_id=21)],
         status="at_risk",
     )
-    make_alert(p1, "missing_measurement", "2026-09", subject_key="kpi:11")
-    make_alert(p1, "missing_measurement", "2026-10", subject_key="kpi:11")
-    make_alert(p2, "missing_measurement", "2026-08", subject_key="kpi:21", resolved=True)
-    make_review(p3, requested_at=datetime(2026, 11, 5, 9, 0, tzinfo=UTC))
-    make_review(p4, requested_at=datetime(2026, 10, 1, 9, 0, tzinfo=UTC), status="withdrawn")
+    dash_alert(p1, "missing_measurement", "2026-09", subject_key="kpi:11")
+    dash_alert(p1, "missing_measurement", "2026-10", subject_key="kpi:11")
+    dash_alert(p2, "missing_measurement", "2026-08", subject_key="kpi:21", resolved=True)
+    dash_review(p3, requested_at=datetime(2026, 11, 5, 9, 0, tzinfo=UTC))
+    dash_review(p4, requested_at=datetime(2026, 10, 1, 9, 0, tzinfo=UTC), status="withdrawn")
     return Portfolio(campaigns, service, crmo, manager, steering, p1, p2, p3, p4)

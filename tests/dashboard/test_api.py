@@ -8,17 +8,17 @@ from crmphase.metrics.portfolio import portfolio_totals, totals_from_snapshots
 from crmphase.periods import Period
 
 
-def test_anonymous_gets_401(api, frozen_now):
+def test_anonymous_gets_401(api, dash_now):
     assert api(None).get("/api/v1/dashboard").status_code == 401
 
 
-def test_default_period_is_the_last_complete_month(api, portfolio):
+def test_default_period_is_the_last_complete_month(api, dash_portfolio):
     body = api("viewer").get("/api/v1/dashboard").json
     assert body["period"] == "2026-10"
     assert body["today"] == "2026-11-15"
 
 
-def test_headline_figures(api, portfolio):
+def test_headline_figures(api, dash_portfolio):
     response = api("viewer").get("/api/v1/dashboard?period=2026-10")
     assert response.status_code == 200, response.json
     body = response.json
@@ -38,7 +38,7 @@ def test_headline_figures(api, portfolio):
     assert totals["plan"]["roi_pct"] == "8.70"  # 10000 / 115000
 
 
-def test_figures_equal_the_snapshots_and_the_portfolio_totals(api, portfolio, db):
+def test_figures_equal_the_snapshots_and_the_portfolio_totals(api, dash_portfolio, db):
     import sqlalchemy as sa
 
     from crmphase.metrics.models import RoiSnapshot
@@ -62,7 +62,7 @@ def test_figures_equal_the_snapshots_and_the_portfolio_totals(api, portfolio, db
 
 
 def test_one_project_figures_equal_the_roi_math(
-    api, frozen_now, make_program, make_project, make_snapshot
+    api, dash_now, make_program, make_project, dash_snapshot
 ):
     """A program of one project: the dashboard shows exactly the project's SPEC §4 figures,
     computed by the same pure functions the ROI endpoint and the snapshot job use."""
@@ -84,7 +84,7 @@ def test_one_project_figures_equal_the_roi_math(
     plan = roi_figures(costs, benefits, p("2026-10"), kind=EntryKind.PLAN, discount_rate=rate)
     program = make_program()
     project = make_project(program=program, phase="execute")
-    make_snapshot(
+    dash_snapshot(
         project,
         "2026-10",
         cost=actual.cumulative_cost,
@@ -104,10 +104,12 @@ def test_one_project_figures_equal_the_roi_math(
         assert Decimal(shown["npv"]) == figures.npv
 
 
-def test_filters_by_program_and_department(api, portfolio):
+def test_filters_by_program_and_department(api, dash_portfolio):
     client = api("viewer")
-    body = client.get(f"/api/v1/dashboard?period=2026-10&program_id={portfolio.service.id}").json
-    assert body["program_id"] == portfolio.service.id
+    body = client.get(
+        f"/api/v1/dashboard?period=2026-10&program_id={dash_portfolio.service.id}"
+    ).json
+    assert body["program_id"] == dash_portfolio.service.id
     assert body["totals"]["projects"] == 1
     assert body["totals"]["actual"]["cumulative_cost"] == "50000.00"
     assert body["active_projects"] == 1
@@ -117,7 +119,7 @@ def test_filters_by_program_and_department(api, portfolio):
     assert body["overruns"]["total"] == 1
 
 
-def test_trends(api, portfolio):
+def test_trends(api, dash_portfolio):
     body = api("viewer").get("/api/v1/dashboard?period=2026-10").json
     trend = body["coverage_trend"]
     assert len(trend) == 12
@@ -134,19 +136,19 @@ def test_trends(api, portfolio):
     assert roi["Service"] == [{"period": "2026-10", "roi_pct": "80.00"}]
 
 
-def test_work_lists(api, portfolio):
+def test_work_lists(api, dash_portfolio):
     body = api("viewer").get("/api/v1/dashboard?period=2026-10").json
     assert body["kpi_status"] == {"on_track": 1, "at_risk": 1, "off_track": 1, "no_data": 0}
     assert body["unmeasured"]["total"] == 1
     item = body["unmeasured"]["items"][0]
-    assert item["project_id"] == portfolio.p1.id
+    assert item["project_id"] == dash_portfolio.p1.id
     assert item["missing"] == 2 and item["oldest"] == "2026-09"
     assert [k["name"] for k in body["off_track"]["items"]] == ["Response rate"]
     assert body["pending_reviews"]["total"] == 1
     assert body["pending_reviews"]["items"][0]["age_days"] == 10
-    assert [r["project_id"] for r in body["overdue_reviews"]["items"]] == [portfolio.p2.id]
+    assert [r["project_id"] for r in body["overdue_reviews"]["items"]] == [dash_portfolio.p2.id]
     overrun = body["overruns"]["items"][0]
-    assert overrun["project_id"] == portfolio.p1.id and overrun["overrun"] == "20000.00"
+    assert overrun["project_id"] == dash_portfolio.p1.id and overrun["overrun"] == "20000.00"
     cells = {(c["department"], c["phase"]): c["count"] for c in body["ownership"]}
     assert cells == {
         ("marketing", "execute"): 1,
@@ -165,14 +167,14 @@ def test_work_lists(api, portfolio):
         ("department=finance", "department"),
     ],
 )
-def test_bad_filters_get_a_422_problem(api, frozen_now, query, field):
+def test_bad_filters_get_a_422_problem(api, dash_now, query, field):
     response = api("viewer").get(f"/api/v1/dashboard?{query}")
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
     assert [e["field"] for e in response.json["errors"]] == [field]
 
 
-def test_a_period_without_snapshots_is_empty_not_an_error(api, portfolio):
+def test_a_period_without_snapshots_is_empty_not_an_error(api, dash_portfolio):
     body = api("viewer").get("/api/v1/dashboard?period=2020-01").json
     assert body["has_snapshots"] is False
     assert body["totals"]["coverage"]["percent"] is None

@@ -10,14 +10,14 @@ def html(response) -> str:
     return response.get_data(as_text=True)
 
 
-def test_anonymous_is_sent_to_login(client, frozen_now):
+def test_anonymous_is_sent_to_login(client, dash_now):
     response = client.get("/?period=2026-10")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
 
 
-def test_dashboard_shows_the_last_complete_month_by_default(page_client, portfolio):
-    response = page_client(portfolio.crmo).get("/")
+def test_dashboard_shows_the_last_complete_month_by_default(page_client, dash_portfolio):
+    response = page_client(dash_portfolio.crmo).get("/")
     assert response.status_code == 200
     body = html(response)
     assert 'Portfolio <span class="muted">· 2026-10</span>' in body
@@ -29,8 +29,8 @@ def test_dashboard_shows_the_last_complete_month_by_default(page_client, portfol
     assert "-50,000.00" in body  # net benefit
 
 
-def test_headline_figures_link_to_their_lists(page_client, portfolio):
-    body = html(page_client(portfolio.crmo).get("/?period=2026-10"))
+def test_headline_figures_link_to_their_lists(page_client, dash_portfolio):
+    body = html(page_client(dash_portfolio.crmo).get("/?period=2026-10"))
     expected_links = {
         "tile-active": "/projects?state=active",
         "tile-coverage": "/dashboard/unmeasured?period=2026-10",
@@ -47,24 +47,24 @@ def test_headline_figures_link_to_their_lists(page_client, portfolio):
         assert match.group(1) == href
 
 
-def test_funnel_and_ownership_cells_link_to_the_filtered_project_list(page_client, portfolio):
-    body = html(page_client(portfolio.crmo).get("/?period=2026-10"))
+def test_funnel_and_ownership_cells_link_to_the_filtered_project_list(page_client, dash_portfolio):
+    body = html(page_client(dash_portfolio.crmo).get("/?period=2026-10"))
     assert '/projects?phase=execute&amp;state=active" aria-label="1 active in execute"' in body
     assert '/projects?phase=strategize&amp;state=on_hold"' in body
     assert "/projects?phase=manage&amp;state=active&amp;department=service" in body
 
 
-def test_filters_are_carried_into_every_link(page_client, portfolio):
-    program = portfolio.service.id
-    body = html(page_client(portfolio.crmo).get(f"/?period=2026-10&program_id={program}"))
+def test_filters_are_carried_into_every_link(page_client, dash_portfolio):
+    program = dash_portfolio.service.id
+    body = html(page_client(dash_portfolio.crmo).get(f"/?period=2026-10&program_id={program}"))
     assert f'<option value="{program}" selected>' in body
     assert f"/dashboard/unmeasured?period=2026-10&amp;program_id={program}" in body
     assert f"/projects?program_id={program}&amp;state=active" in body
     assert "<b>80 %</b>" in body  # the Service program's ROI alone
 
 
-def test_charts_are_json_data_blocks_without_inline_script_or_style(page_client, portfolio):
-    response = page_client(portfolio.crmo).get("/?period=2026-10")
+def test_charts_are_json_data_blocks_without_inline_script_or_style(page_client, dash_portfolio):
+    response = page_client(dash_portfolio.crmo).get("/?period=2026-10")
     body = html(response)
     for chart in ("chart-coverage", "chart-roi", "chart-money", "chart-kpis", "chart-overruns"):
         assert f'id="{chart}"' in body
@@ -76,8 +76,8 @@ def test_charts_are_json_data_blocks_without_inline_script_or_style(page_client,
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
 
 
-def test_bad_filters_show_a_message_next_to_the_field(page_client, portfolio):
-    response = page_client(portfolio.crmo).get("/?period=2026-13&department=finance")
+def test_bad_filters_show_a_message_next_to_the_field(page_client, dash_portfolio):
+    response = page_client(dash_portfolio.crmo).get("/?period=2026-13&department=finance")
     assert response.status_code == 400
     body = html(response)
     assert "month must be 01 to 12" in body
@@ -97,32 +97,32 @@ def test_bad_filters_show_a_message_next_to_the_field(page_client, portfolio):
         "/dashboard/overdue-reviews",
     ],
 )
-def test_every_list_rejects_a_bad_period_without_a_500(page_client, portfolio, path):
-    response = page_client(portfolio.manager).get(f"{path}?period=2026-1x")
+def test_every_list_rejects_a_bad_period_without_a_500(page_client, dash_portfolio, path):
+    response = page_client(dash_portfolio.manager).get(f"{path}?period=2026-1x")
     assert response.status_code == 400
     assert "write YYYY-MM" in html(response)
 
 
-def test_unmeasured_list_oldest_first(page_client, portfolio, make_project, make_alert):
-    older = make_project("Loyalty scheme", program=portfolio.campaigns, phase="manage")
-    make_alert(older, "missing_measurement", "2026-06", subject_key="kpi:99")
-    body = html(page_client(portfolio.crmo).get("/dashboard/unmeasured?period=2026-10"))
+def test_unmeasured_list_oldest_first(page_client, dash_portfolio, make_project, dash_alert):
+    older = make_project("Loyalty scheme", program=dash_portfolio.campaigns, phase="manage")
+    dash_alert(older, "missing_measurement", "2026-06", subject_key="kpi:99")
+    body = html(page_client(dash_portfolio.crmo).get("/dashboard/unmeasured?period=2026-10"))
     assert body.index("Loyalty scheme") < body.index("Campaign management")
     assert "Call centre" not in body  # its alert is resolved and its KPI measured
     assert "2026-06" in body
 
 
-def test_unmeasured_list_ignores_later_alerts(page_client, portfolio):
-    body = html(page_client(portfolio.crmo).get("/dashboard/unmeasured?period=2026-08"))
+def test_unmeasured_list_ignores_later_alerts(page_client, dash_portfolio):
+    body = html(page_client(dash_portfolio.crmo).get("/dashboard/unmeasured?period=2026-08"))
     assert "No unmeasured projects for 2026-08" in body
 
 
-def test_lists_paginate(page_client, portfolio, make_project, make_alert, app, monkeypatch):
+def test_lists_paginate(page_client, dash_portfolio, make_project, dash_alert, app, monkeypatch):
     monkeypatch.setitem(app.config, "PER_PAGE", 2)
     for n in range(3):
-        project = make_project(f"Extra {n}", program=portfolio.campaigns, phase="execute")
-        make_alert(project, "missing_measurement", "2026-10", subject_key="kpi:1")
-    client = page_client(portfolio.crmo)
+        project = make_project(f"Extra {n}", program=dash_portfolio.campaigns, phase="execute")
+        dash_alert(project, "missing_measurement", "2026-10", subject_key="kpi:1")
+    client = page_client(dash_portfolio.crmo)
     first = html(client.get("/dashboard/unmeasured?period=2026-10"))
     assert "Page 1 of 2 · 4 in all" in first
     assert 'rel="next"' in first and "page=2" in first
@@ -130,8 +130,8 @@ def test_lists_paginate(page_client, portfolio, make_project, make_alert, app, m
     assert "Page 2 of 2" in second
 
 
-def test_off_track_and_overrun_lists(page_client, portfolio):
-    client = page_client(portfolio.crmo)
+def test_off_track_and_overrun_lists(page_client, dash_portfolio):
+    client = page_client(dash_portfolio.crmo)
     body = html(client.get("/dashboard/off-track?period=2026-10"))
     assert "Response rate" in body and "Cost per lead" not in body
     body = html(client.get("/dashboard/overruns?period=2026-10"))
@@ -139,8 +139,8 @@ def test_off_track_and_overrun_lists(page_client, portfolio):
     assert "Call centre" not in body
 
 
-def test_review_lists(page_client, portfolio):
-    client = page_client(portfolio.steering)
+def test_review_lists(page_client, dash_portfolio):
+    client = page_client(dash_portfolio.steering)
     body = html(client.get("/dashboard/reviews"))
     assert "Sales portal" in body and ">10</td>" in body  # waiting 10 days
     assert "Data warehouse" not in body  # withdrawn
@@ -148,62 +148,62 @@ def test_review_lists(page_client, portfolio):
     assert "Call centre" in body and "2026-07-01" in body
 
 
-def test_snapshot_list_is_the_sum_behind_the_money_figures(page_client, portfolio):
-    body = html(page_client(portfolio.crmo).get("/dashboard/projects?period=2026-10"))
+def test_snapshot_list_is_the_sum_behind_the_money_figures(page_client, dash_portfolio):
+    body = html(page_client(dash_portfolio.crmo).get("/dashboard/projects?period=2026-10"))
     assert "Campaign management" in body and "Call centre" in body
     assert "120,000.00" in body and "50,000.00" in body
 
 
-def test_empty_period_says_what_to_do(page_client, portfolio):
-    body = html(page_client(portfolio.crmo).get("/?period=2025-01"))
+def test_empty_period_says_what_to_do(page_client, dash_portfolio):
+    body = html(page_client(dash_portfolio.crmo).get("/?period=2025-01"))
     assert "No snapshots for 2025-01 yet" in body
     assert "roi_snapshot" in body
     assert re.search(r"You can run it now from (<a href=\"/jobs\">)?Jobs", body)
-    body = html(page_client(portfolio.manager).get("/dashboard/projects?period=2025-01"))
+    body = html(page_client(dash_portfolio.manager).get("/dashboard/projects?period=2025-01"))
     assert "the CRMO can run it now from Jobs" in body
 
 
-def test_no_programs_invites_the_crmo_to_create_one(page_client, make_user, frozen_now):
+def test_no_programs_invites_the_crmo_to_create_one(page_client, make_user, dash_now):
     body = html(page_client(make_user("crmo")).get("/"))
     assert "Create the first program" in body
 
 
-def test_manager_sees_their_unmeasured_projects(page_client, portfolio, make_user):
-    body = html(page_client(portfolio.manager).get("/"))
+def test_manager_sees_their_unmeasured_projects(page_client, dash_portfolio, make_user):
+    body = html(page_client(dash_portfolio.manager).get("/"))
     assert "Your projects with missing measurements" in body
     assert "Campaign management</a> — 2 missing since 2026-09" in body
     other = html(page_client(make_user("manager")).get("/"))
     assert "Every due measurement of your projects is in" in other
-    mine = html(page_client(portfolio.manager).get("/dashboard/unmeasured?mine=1"))
+    mine = html(page_client(dash_portfolio.manager).get("/dashboard/unmeasured?mine=1"))
     assert "Campaign management" in mine
 
 
-def test_steering_sees_what_waits_for_their_decision(page_client, portfolio):
-    body = html(page_client(portfolio.steering).get("/"))
+def test_steering_sees_what_waits_for_their_decision(page_client, dash_portfolio):
+    body = html(page_client(dash_portfolio.steering).get("/"))
     assert "Waiting for your decision" in body
     assert "Sales portal</a> — evaluate gate" in body
-    manager_of_p3 = page_client(portfolio.p3.manager)
+    manager_of_p3 = page_client(dash_portfolio.p3.manager)
     assert "Waiting for your decision" not in html(manager_of_p3.get("/"))
 
 
 def test_nobody_is_asked_to_decide_their_own_project(
-    page_client, portfolio, make_project, make_review
+    page_client, dash_portfolio, make_project, dash_review
 ):
-    own = make_project("Own project", program=portfolio.campaigns, manager=portfolio.crmo)
-    make_review(own)
-    body = html(page_client(portfolio.crmo).get("/dashboard/reviews?mine=1"))
+    own = make_project("Own project", program=dash_portfolio.campaigns, manager=dash_portfolio.crmo)
+    dash_review(own)
+    body = html(page_client(dash_portfolio.crmo).get("/dashboard/reviews?mine=1"))
     assert "Sales portal" in body and "Own project" not in body
-    body = html(page_client(portfolio.crmo).get("/dashboard/reviews"))
+    body = html(page_client(dash_portfolio.crmo).get("/dashboard/reviews"))
     assert "Own project" in body
 
 
-def test_overdue_review_respects_the_three_month_rule(page_client, portfolio, make_project):
+def test_overdue_review_respects_the_three_month_rule(page_client, dash_portfolio, make_project):
     make_project(
         "Recently reviewed",
-        program=portfolio.service,
+        program=dash_portfolio.service,
         phase="manage",
         phase_entered_on=date(2026, 1, 1),
         last_review_on=date(2026, 8, 16),  # due 2026-11-16: not overdue on the 15th
     )
-    body = html(page_client(portfolio.crmo).get("/dashboard/overdue-reviews"))
+    body = html(page_client(dash_portfolio.crmo).get("/dashboard/overdue-reviews"))
     assert "Call centre" in body and "Recently reviewed" not in body

@@ -9,7 +9,7 @@ from tests.factories_dashboard import kpi
 
 
 @pytest.fixture
-def grow(make_program, make_project, make_snapshot, make_alert, make_review, make_user):
+def grow(make_program, make_project, dash_snapshot, dash_alert, dash_review, make_user):
     """``grow(n)`` adds n projects over two programs, each with a year of snapshots,
     an open alert, a pending review and an overdue periodic review."""
     programs = [make_program(), make_program()]
@@ -25,7 +25,7 @@ def grow(make_program, make_project, make_snapshot, make_alert, make_review, mak
                 phase_entered_on=date(2026, 1, 1),
             )
             for back in range(3):
-                make_snapshot(
+                dash_snapshot(
                     project,
                     str(Period(2026, 10).shift(-back)),
                     cost=1000 + i,
@@ -37,8 +37,8 @@ def grow(make_program, make_project, make_snapshot, make_alert, make_review, mak
                     kpis=[kpi("A", "off_track", "5", "50"), kpi("B", "on_track", "90", "50")],
                     budget=500,
                 )
-            make_alert(project, "missing_measurement", "2026-09", subject_key="kpi:1")
-            make_review(project, requested_at=datetime(2026, 11, 1, tzinfo=UTC))
+            dash_alert(project, "missing_measurement", "2026-09", subject_key="kpi:1")
+            dash_review(project, requested_at=datetime(2026, 11, 1, tzinfo=UTC))
 
     return add
 
@@ -52,7 +52,7 @@ def _count(count_queries, request) -> int:
 
 @pytest.mark.parametrize("role", ["crmo", "steering", "manager", "viewer"])
 def test_dashboard_page_statements_do_not_grow(
-    grow, page_client, make_user, count_queries, frozen_now, role
+    grow, page_client, make_user, count_queries, dash_now, role
 ):
     client = page_client(make_user(role))
     grow(3)
@@ -63,7 +63,7 @@ def test_dashboard_page_statements_do_not_grow(
     assert small <= 30
 
 
-def test_dashboard_api_statements_do_not_grow(grow, api, count_queries, frozen_now):
+def test_dashboard_api_statements_do_not_grow(grow, api, count_queries, dash_now):
     client = api("viewer")
     grow(3)
     small = _count(count_queries, lambda: client.get("/api/v1/dashboard?period=2026-10"))
@@ -85,7 +85,7 @@ def test_dashboard_api_statements_do_not_grow(grow, api, count_queries, frozen_n
         "/dashboard/overdue-reviews",
     ],
 )
-def test_list_statements_do_not_grow(grow, page_client, make_user, count_queries, frozen_now, path):
+def test_list_statements_do_not_grow(grow, page_client, make_user, count_queries, dash_now, path):
     client = page_client(make_user("crmo"))
     grow(3)
     small = _count(count_queries, lambda: client.get(f"{path}?period=2026-10"))
