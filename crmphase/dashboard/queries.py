@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from crmphase.auth.models import User
 from crmphase.dashboard.rules import (
+    KPI_STATUSES,
     ROI_TREND_MONTHS,
     TREND_MONTHS,
     DashboardFilters,
@@ -370,12 +371,15 @@ def kpi_details_of_period(f: DashboardFilters) -> list:
     return db.session.execute(query).all()
 
 
-def off_track_kpis(rows) -> list[OffTrackKpi]:
-    """The off-track KPIs among the rows of :func:`kpi_details_of_period`, least attained first."""
+def off_track_kpis(rows, status: str = "off_track") -> list[OffTrackKpi]:
+    """The KPIs of ``status`` (default: off track) among the rows of
+    :func:`kpi_details_of_period`, least attained first. An unknown status in a snapshot
+    counts as no data, as in the KPI status chart."""
     found = []
     for project_id, project_name, program_name, details in rows:
         for kpi in kpi_entries(details):
-            if kpi.get("status") != "off_track":
+            kpi_status = kpi.get("status") if kpi.get("status") in KPI_STATUSES else "no_data"
+            if kpi_status != status:
                 continue
             found.append(
                 OffTrackKpi(

@@ -6,7 +6,8 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from crmphase import clock
 from crmphase.auth.policy import Action, current_actor, permission_required, public
 from crmphase.dashboard import charts, queries
-from crmphase.dashboard.rules import DEPARTMENTS, ParsedFilters, parse_filters
+from crmphase.dashboard.rules import DEPARTMENTS, KPI_STATUSES, ParsedFilters, parse_filters
+from crmphase.errors import ValidationFailed
 from crmphase.extensions import db
 from crmphase.programs.models import DEPARTMENT_LABELS, Program
 
@@ -104,10 +105,14 @@ def unmeasured():
 @bp.route("/dashboard/off-track")
 @permission_required(Action.READ)
 def off_track():
+    """Off-track KPIs; ``?status=`` on_track, at_risk or no_data lists those instead."""
+    status = request.args.get("status") or "off_track"
+    if status not in KPI_STATUSES:
+        raise ValidationFailed.one("status", f"'{status}' is not one of {', '.join(KPI_STATUSES)}")
     return _list_page(
         "dashboard/off_track.html",
         lambda f, page, n: queries.paginate_list(
-            queries.off_track_kpis(queries.kpi_details_of_period(f)), page, n
+            queries.off_track_kpis(queries.kpi_details_of_period(f), status), page, n
         ),
     )
 

@@ -207,3 +207,25 @@ def test_overdue_review_respects_the_three_month_rule(page_client, dash_portfoli
     )
     body = html(page_client(dash_portfolio.crmo).get("/dashboard/overdue-reviews"))
     assert "Call centre" in body and "Recently reviewed" not in body
+
+
+def test_each_kpi_status_count_links_to_its_list(page_client, dash_portfolio):
+    client = page_client(dash_portfolio.crmo)
+    body = html(client.get("/?period=2026-10"))
+    for status in ("on_track", "at_risk", "off_track", "no_data"):
+        assert f"/dashboard/off-track?status={status}&amp;period=2026-10" in body
+    at_risk = html(client.get("/dashboard/off-track?status=at_risk&period=2026-10"))
+    assert "At-risk KPIs" in at_risk and "First-call resolution" in at_risk
+    assert "Response rate" not in at_risk
+    assert 'name="status" value="at_risk"' in at_risk  # kept when the filters change
+    on_track = html(client.get("/dashboard/off-track?status=on_track&period=2026-10"))
+    assert "Cost per lead" in on_track
+    assert "No KPI is without data in 2026-10" in html(
+        client.get("/dashboard/off-track?status=no_data&period=2026-10")
+    )
+
+
+def test_an_unknown_kpi_status_is_explained(page_client, dash_portfolio):
+    response = page_client(dash_portfolio.crmo).get("/dashboard/off-track?status=great")
+    assert response.status_code == 422
+    assert "&#39;great&#39; is not one of" in html(response)
