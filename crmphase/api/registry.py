@@ -7,9 +7,10 @@ API_PREFIX = "/api/v1"
 
 def api_blueprints() -> list:
     from crmphase.dashboard.api import blp as dashboard_blp
+    from crmphase.phases.api import blp as gates_blp
     from crmphase.programs.api import blp as programs_blp
 
-    return [programs_blp, dashboard_blp]
+    return [programs_blp, gates_blp, dashboard_blp]
 
 
 def register_api_blueprints(api) -> None:
