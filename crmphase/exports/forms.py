@@ -5,11 +5,15 @@ from wtforms import SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-FORMAT_CHOICES = [
-    ("xlsx", "Excel workbook (.xlsx) with charts"),
-    ("csv", "CSV files in a zip"),
-    ("html", "Printable HTML report"),
-]
+from crmphase.forms import choices
+
+FORMAT_CHOICES = choices(
+    [
+        ("xlsx", "Excel workbook (.xlsx) with charts"),
+        ("csv", "CSV files in a zip"),
+        ("html", "Printable HTML report"),
+    ]
+)
 
 
 class ExportBuildForm(FlaskForm):

@@ -61,6 +61,7 @@ class _CellMaker:
             data.DATETIME: DATETIME_FORMAT,
             data.PERIOD: PERIOD_FORMAT,
         }
+        self._cells: dict[int, WriteOnlyCell] = {}
 
     def text(self, value: str, font: Font | None = None):
         clean, inert = xlsx_text(value)
@@ -98,7 +99,30 @@ class _CellMaker:
         return cell
 
     def row(self, values: Iterable, columns: tuple[Column, ...], font: Font | None = None):
-        return [self.value(v, c.kind, font) for v, c in zip(values, columns, strict=True)]
+        if font is not None:
+            return [self.value(v, c.kind, font) for v, c in zip(values, columns, strict=True)]
+        return [
+            self._fast(i, v, c.kind) for i, (v, c) in enumerate(zip(values, columns, strict=True))
+        ]
+
+    def _fast(self, index: int, value, kind: str):
+        """Like :meth:`value`, reusing one styled cell per column: a write-only sheet
+        serialises each row as it is appended, so the cell is free again for the next
+        row, and thousands of rows do not each build their own styled cells."""
+        if value is None or isinstance(value, str | bool):
+            return self.value(value, kind)
+        cell = self._cells.get(index)
+        if cell is None:
+            cell = self._cells[index] = WriteOnlyCell(self.ws)
+            number_format = self.formats.get(kind)
+            if number_format:
+                cell.number_format = number_format
+        if isinstance(value, Period):
+            value = value.first_day
+        elif kind == data.PCT:
+            value = Decimal(value) / HUNDRED
+        cell.value = value
+        return cell
 
     def header(self, columns: tuple[Column, ...]):
         cells = []
