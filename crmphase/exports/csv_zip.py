@@ -46,7 +46,7 @@ def csv_value(value, kind: str = data.TEXT) -> str:
     return str(value)
 
 
-def _write_csv(
+def write_csv(
     archive: zipfile.ZipFile,
     name: str,
     columns: tuple[Column, ...],
@@ -74,9 +74,9 @@ def _write_csv(
 def write_zip(review: MonthlyReview, out: IO[bytes] | str, progress: Progress | None = None):
     """Write ``summary.csv``, ``roi_trend.csv`` and one CSV per detail sheet into a zip."""
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        _write_csv(archive, "summary.csv", data.SUMMARY_COLUMNS, data.summary_rows(review))
-        _write_csv(archive, "roi_trend.csv", data.TREND_COLUMNS, data.trend_rows(review.trend))
+        write_csv(archive, "summary.csv", data.SUMMARY_COLUMNS, data.summary_rows(review))
+        write_csv(archive, "roi_trend.csv", data.TREND_COLUMNS, data.trend_rows(review.trend))
         if progress:
             progress(1)
         for table in review.tables:
-            _write_csv(archive, f"{table.slug}.csv", table.columns, table.rows(), progress)
+            write_csv(archive, f"{table.slug}.csv", table.columns, table.rows(), progress)

@@ -292,7 +292,13 @@ def trend_rows(points: list[TrendPoint]) -> list[tuple]:
 
 
 def _stream(query) -> Iterator:
-    yield from db.session.execute(query.execution_options(yield_per=STREAM_BATCH))
+    """Rows a batch at a time (a server-side cursor on PostgreSQL), closed even when the
+    reader stops early."""
+    result = db.session.execute(query.execution_options(yield_per=STREAM_BATCH))
+    try:
+        yield from result
+    finally:
+        result.close()
 
 
 def _count(query) -> int:

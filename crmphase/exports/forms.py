@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Regexp
+from wtforms.validators import DataRequired, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crmphase.forms import choices
@@ -32,3 +32,13 @@ class ExportBuildForm(FlaskForm):
         option_widget=CheckboxInput(),
         validators=[DataRequired("choose at least one format")],
     )
+
+    def validate_period(self, field) -> None:
+        """A month that is over, checked with the same rule as the service."""
+        from crmphase.errors import ValidationFailed
+        from crmphase.exports.services import check_reviewable, parse_period
+
+        try:
+            check_reviewable(parse_period(field.data.strip()))
+        except ValidationFailed as exc:
+            raise ValidationError(exc.errors[0].message) from None

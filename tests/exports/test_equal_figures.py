@@ -192,8 +192,7 @@ def money(value: Decimal) -> str:
 def percent(value: Decimal | None) -> str:
     if value is None:
         return "—"
-    text = f"{value:,.2f}".rstrip("0").rstrip(".")
-    return f"{text}%"
+    return f"{value:,.2f}%"
 
 
 def test_html_report_shows_the_same_figures(snapshots, build_export, db):

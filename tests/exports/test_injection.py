@@ -11,6 +11,10 @@ from crmphase.exports.safe import FORMULA_TRIGGERS
 
 from .conftest import read_csv_zip, records
 
+# PostgreSQL refuses NUL in text, so a NUL can reach an export only from SQLite; the
+# writers are checked with every trigger, NUL included, on rows that bypass the database.
+STORABLE = [t for t in FORMULA_TRIGGERS if t != "\0"]
+
 
 @pytest.fixture
 def hostile(
@@ -55,7 +59,7 @@ def _xml_texts(value: str) -> set[str]:
     return {clean, clean.replace("\r", "\n")}
 
 
-@pytest.mark.parametrize("trigger", FORMULA_TRIGGERS, ids=repr)
+@pytest.mark.parametrize("trigger", STORABLE, ids=repr)
 def test_xlsx_writes_formula_like_text_as_inert_text(trigger, hostile, build_export):
     import openpyxl
 
@@ -83,7 +87,7 @@ def test_xlsx_writes_formula_like_text_as_inert_text(trigger, hostile, build_exp
     assert summary_scope.quotePrefix
 
 
-@pytest.mark.parametrize("trigger", FORMULA_TRIGGERS, ids=repr)
+@pytest.mark.parametrize("trigger", STORABLE, ids=repr)
 def test_csv_prefixes_formula_like_text_with_an_apostrophe(trigger, hostile, build_export):
     text = hostile(trigger)
     files = read_csv_zip(build_export("csv"))
@@ -116,3 +120,52 @@ def test_real_negative_numbers_stay_numbers(hostile, build_export):
     assert files["projects.csv"][1][12] == "-500.00"  # Actual net benefit
     assert files["projects.csv"][1][14] == "-100.00"  # Actual ROI %
     assert re.fullmatch(r"-\d+\.\d\d", files["summary.csv"][1][8])
+
+
+def _hostile_table(trigger: str):
+    from decimal import Decimal
+
+    from crmphase.exports.data import MONEY, TEXT, Column, Table
+
+    columns = (Column("Name", TEXT), Column("Amount", MONEY), Column("Note", TEXT))
+    rows = [
+        (f"{trigger}Name", Decimal("-12.50"), f'{trigger}HYPERLINK("http://evil")'),
+        ("plain", Decimal("3.00"), "a=b"),
+    ]
+    return Table("Hostile", "hostile", columns, lambda: iter(rows), lambda: len(rows))
+
+
+@pytest.mark.parametrize("trigger", FORMULA_TRIGGERS, ids=repr)
+def test_workbook_writer_neutralises_every_trigger(trigger):
+    import openpyxl
+    from openpyxl import Workbook
+
+    from crmphase.exports.xlsx import write_table
+
+    wb = Workbook(write_only=True)
+    write_table(wb, _hostile_table(trigger), "EUR", None)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    for name, xml in _sheet_xml(buffer.getvalue()).items():
+        assert "<f>" not in xml and "<f " not in xml, name
+    ws = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))["Hostile"]
+    for coordinate in ("A2", "C2"):
+        assert ws[coordinate].data_type == "s" and ws[coordinate].quotePrefix
+        assert "\0" not in ws[coordinate].value
+    assert ws["B2"].value == -12.5 and ws["B2"].data_type == "n"
+    assert ws["A3"].value == "plain" and not ws["A3"].quotePrefix
+    assert ws["C3"].value == "a=b"
+
+
+@pytest.mark.parametrize("trigger", FORMULA_TRIGGERS, ids=repr)
+def test_csv_writer_neutralises_every_trigger(trigger):
+    from crmphase.exports.csv_zip import write_csv
+
+    table = _hostile_table(trigger)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        write_csv(archive, "hostile.csv", table.columns, table.rows())
+    rows = read_csv_zip(buffer.getvalue())["hostile.csv"]
+    clean = trigger.replace("\0", "")
+    assert rows[1] == [f"'{clean}Name", "-12.50", f'\'{clean}HYPERLINK("http://evil")']
+    assert rows[2] == ["plain", "3.00", "a=b"]

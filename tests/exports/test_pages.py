@@ -25,7 +25,8 @@ def test_exports_page_for_readers(review_clock, as_role, role, sees_form):
     html = response.get_data(as_text=True)
     assert '<a href="/exports"' in html  # the main navigation's entry
     assert ("Build an export" in html) is sees_form
-    assert "No exports yet" in html and "/exports/review/2026-03" in html
+    assert "No exports kept yet" in html and "/exports/review/2026-03" in html
+    assert "/exports/review/2026-03/xlsx" in html
     assert 'value="2026-03"' in html or not sees_form
     assert " style=" not in html and "<style" not in html
 
@@ -67,6 +68,8 @@ def test_building_by_hand_lists_the_files(review_portfolio, as_role, db):
         ({"period": "March", "formats": ["xlsx"]}, "write the period as YYYY-MM"),
         ({"period": "", "formats": ["xlsx"]}, "enter a period"),
         ({"period": "2026-03"}, "choose at least one format"),
+        ({"period": "2026-05"}, "2026-05 is not over yet"),  # both errors at once
+        ({"period": "2026-05"}, "choose at least one format"),
         ({"period": "2026-03", "formats": ["pdf"]}, "is not a valid choice"),
     ],
 )
@@ -128,3 +131,9 @@ def test_downloaded_report_is_standalone(review_portfolio, as_role):
 
 def test_on_the_fly_download_refuses_unknown_formats(review_clock, as_role):
     assert as_role("viewer").get("/exports/review/2026-03/pdf").status_code == 422
+
+
+def test_report_of_a_month_without_snapshots_says_what_to_do(review_clock, as_role):
+    html = as_role("crmo").get("/exports/review/2026-02").get_data(as_text=True)
+    assert "There are no ROI snapshots for 2026-02 yet" in html
+    assert "roi_snapshot" in html

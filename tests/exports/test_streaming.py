@@ -80,8 +80,10 @@ def test_twenty_thousand_measurements_stream_with_bounded_memory(big_period, app
         wb = openpyxl.Workbook()
         ws = wb.active
         ws.append([c.header for c in MEASUREMENT_COLUMNS])
-        for row in itertools.islice(measurement_rows(big_period), ROWS // 10):
+        rows = measurement_rows(big_period)
+        for row in itertools.islice(rows, ROWS // 10):
             ws.append([str(v) if isinstance(v, Period) else v for v in row])
+        rows.close()
         wb.save(io.BytesIO())
 
     ordinary = _peak(ordinary_workbook_of_a_tenth)
