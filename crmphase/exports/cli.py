@@ -19,7 +19,14 @@ def export_cli():
 
 @export_cli.command("monthly-review", help="Build the monthly ROI review of a past period.")
 @click.option("--period", default=None, help="YYYY-MM, a month that is over (default: last).")
-@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="xlsx")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(EXPORT_FORMATS),
+    default="xlsx",
+    show_default=True,
+    help="xlsx (a workbook with charts), csv (a zip of CSV files) or html (printable).",
+)
 @click.option(
     "--out",
     required=True,

@@ -56,3 +56,16 @@ def test_unwritable_out_is_a_clear_error(review_clock, runner, tmp_path):
 def test_unknown_format_is_refused(review_clock, runner, tmp_path):
     result = run(runner, "--format", "pdf", "--out", str(tmp_path / "r.pdf"))
     assert result.exit_code == 2 and "'pdf' is not one of" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv", "html"])
+def test_progress_adds_up_to_the_announced_steps(review_portfolio, app, fmt):
+    import io
+
+    from crmphase.exports.services import build_monthly_review, steps
+    from crmphase.periods import Period
+
+    period = Period(2026, 3)
+    done: list[int] = []
+    build_monthly_review(period, fmt, io.BytesIO(), progress=done.append)
+    assert sum(done) == steps(period, fmt) > 1
