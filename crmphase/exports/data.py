@@ -158,12 +158,17 @@ def to_period(value) -> Period | None:
 # --------------------------------------------------------------------------- the review
 
 
+def _window_start(period: Period, months: int) -> Period:
+    """The first period of the ``months`` ending at ``period`` (never before 1900-01)."""
+    return Period.from_index(max(period.index - (months - 1), Period(1900, 1).index))
+
+
 def trend(period: Period, months: int = TREND_MONTHS) -> list[TrendPoint]:
     """Portfolio totals for the ``months`` periods ending at ``period`` that have
     snapshots, in one grouped query (the same sums as :func:`portfolio_totals`)."""
     from crmphase.metrics.models import RoiSnapshot as S
 
-    first = period.shift(-(months - 1))
+    first = _window_start(period, months)
     query = (
         sa.select(S.period, *_totals_columns())
         .where(S.period >= str(first), S.period <= str(period))
@@ -181,7 +186,7 @@ def program_trends(period: Period, months: int = TREND_MONTHS) -> dict[int, list
     """Per-program totals for the same periods, in one grouped query."""
     from crmphase.metrics.models import RoiSnapshot as S
 
-    first = period.shift(-(months - 1))
+    first = _window_start(period, months)
     query = (
         sa.select(S.program_id, S.period, *_totals_columns())
         .where(S.period >= str(first), S.period <= str(period))

@@ -132,3 +132,12 @@ def test_openapi_documents_the_binary_response(app, client):
     names = {p["name"] for p in operation["parameters"]}
     assert names == {"period", "format"}
     assert "post" in spec["paths"]["/api/v1/exports/monthly-review"]
+
+
+@pytest.mark.parametrize("period", ["1900-01", "1900-11"])
+def test_the_earliest_periods_build_without_error(review_clock, api, period):
+    response = api("viewer").get(
+        f"/api/v1/exports/monthly-review?period={period}&format=csv", buffered=True
+    )
+    assert response.status_code == 200
+    assert f"{period}.csv.zip" in response.headers["Content-Disposition"]
