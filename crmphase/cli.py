@@ -11,3 +11,7 @@ def register_cli(app: Flask) -> None:
     auth_cli.init_app(app)
     demo.init_app(app)
     ops_cli.init_app(app)
+
+    from crmphase.exports import cli as exports_cli
+
+    exports_cli.init_app(app)
