@@ -9,3 +9,7 @@ def register_cli(app: Flask) -> None:
 
     auth_cli.init_app(app)
     demo.init_app(app)
+
+    from crmphase.jobs import cli as jobs_cli
+
+    jobs_cli.init_app(app)

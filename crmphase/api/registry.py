@@ -6,9 +6,10 @@ API_PREFIX = "/api/v1"
 
 
 def api_blueprints() -> list:
+    from crmphase.jobs.api import blp as jobs_blp
     from crmphase.programs.api import blp as programs_blp
 
-    return [programs_blp]
+    return [programs_blp, jobs_blp]
 
 
 def register_api_blueprints(api) -> None:
