@@ -7,8 +7,10 @@ def register_blueprints(app: Flask) -> None:
     from crmphase.assets import bp as assets_bp
     from crmphase.auth.views import bp as auth_bp
     from crmphase.dashboard.views import bp as dashboard_bp
+    from crmphase.exports.views import bp as exports_bp
     from crmphase.jobs.views import bp as jobs_bp
     from crmphase.programs.views import bp as programs_bp
 
     for blueprint in (assets_bp, auth_bp, dashboard_bp, programs_bp, jobs_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(exports_bp)

@@ -13,3 +13,7 @@ def register_cli(app: Flask) -> None:
     from crmphase.jobs import cli as jobs_cli
 
     jobs_cli.init_app(app)
+
+    from crmphase.exports import cli as exports_cli
+
+    exports_cli.init_app(app)

@@ -6,10 +6,11 @@ API_PREFIX = "/api/v1"
 
 
 def api_blueprints() -> list:
+    from crmphase.exports.api import blp as exports_blp
     from crmphase.jobs.api import blp as jobs_blp
     from crmphase.programs.api import blp as programs_blp
 
-    return [programs_blp, jobs_blp]
+    return [programs_blp, exports_blp, jobs_blp]
 
 
 def register_api_blueprints(api) -> None:
