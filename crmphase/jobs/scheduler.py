@@ -12,11 +12,12 @@ misfire grace of hours.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 
 from crmphase import clock
 from crmphase.extensions import db
@@ -93,9 +94,15 @@ class SchedulerService:
     def active(self) -> bool:
         return bool(self._lock is not None and self._lock.held)
 
+    def _context(self):
+        """An app context, unless this app's is already pushed (the CLI, tests)."""
+        if has_app_context() and current_app._get_current_object() is self.app:
+            return nullcontext()
+        return self.app.app_context()
+
     def tick(self) -> TickReport:
         """Take or renew the lock; when active, run what is due and deliver mail."""
-        with self.app.app_context():
+        with self._context():
             if not self.lock.acquire():
                 return TickReport(active=False)
             report = TickReport(active=True)
@@ -107,7 +114,7 @@ class SchedulerService:
         """What a cron trigger calls: run the job's due periods if this process is active."""
         if not self.active:  # the tick keeps the lock; this thread only reads the flag
             return TickReport(active=False)
-        with self.app.app_context():
+        with self._context():
             report = TickReport(active=True)
             self._run_due(report, only=name)
             return report
@@ -163,7 +170,7 @@ class SchedulerService:
             return {}
 
     def release(self) -> None:
-        with self.app.app_context():
+        with self._context():
             if self._lock is not None:
                 self._lock.release()
 
