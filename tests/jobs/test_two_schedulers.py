@@ -132,6 +132,8 @@ def test_two_scheduler_processes_write_each_snapshot_once(app, committed_db, dat
     outputs = [p.communicate(timeout=120) for p in processes]
     for process, (out, err) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, err
+        assert out.startswith(("active", "standby")), out
+    assert any(out.startswith("active") for out, _ in outputs)
     # Each process was active or a standby; whoever came second found nothing left to do.
     assert count(db, RoiSnapshot, RoiSnapshot.period == "2025-12") == PROJECTS
     assert count(db, RoiSnapshot, RoiSnapshot.period == "2026-01") == PROJECTS
