@@ -30,6 +30,16 @@ blp = Blueprint(
 )
 
 
+class _RunView:
+    """A run as the POST answers it: the run's fields plus ``ran`` and ``message``."""
+
+    def __init__(self, result):
+        self.ran, self.message, self._run = result.ran, result.message, result.run
+
+    def __getattr__(self, name):
+        return getattr(self._run, name)
+
+
 def _page(query, args):
     return db.paginate(query, page=args["page"], per_page=args["per_page"], error_out=False)
 
@@ -67,9 +77,7 @@ class JobRuns(MethodView):
         future period."""
         authorize(Action.JOB_RUN)
         result = services.run_job(name, data.get("period"), trigger="api", actor=current_actor())
-        body = JobRunResult().dump(result.run)
-        body.update(ran=result.ran, message=result.message)
-        return body, (201 if result.ran else 200)
+        return _RunView(result), (201 if result.ran else 200)
 
 
 @blp.route("/snapshots")

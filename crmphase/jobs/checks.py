@@ -431,4 +431,4 @@ def open_alert_counts() -> dict[str, int]:
         .where(Alert.resolved_at.is_(None))
         .group_by(Alert.kind)
     )
-    return defaultdict(int, dict(rows))
+    return defaultdict(int, dict(rows.all()))

@@ -244,4 +244,4 @@ def delivery_summary() -> dict[str, int]:
             Notification.delivery
         )
     )
-    return dict(rows)
+    return dict(rows.all())
