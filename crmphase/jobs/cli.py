@@ -77,6 +77,7 @@ def scheduler_command(once, tick_seconds):
     from crmphase.jobs.scheduler import SchedulerService, build_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("apscheduler.executors.tick").setLevel(logging.WARNING)  # every 15 s
     service = SchedulerService(current_app._get_current_object())
     if once:
         report = service.tick()

@@ -35,6 +35,11 @@ LEASE_SECONDS = 40  # a holder silent this long loses the lease (standbys poll e
 ADVISORY_KEY = 0x63726D70_68617365  # "crmphase"
 
 
+def configured_lease_seconds() -> int:
+    """How long a silent holder keeps the SQLite lease (``CRMPHASE_SCHEDULER_LEASE_SECONDS``)."""
+    return int(os.environ.get("CRMPHASE_SCHEDULER_LEASE_SECONDS", str(LEASE_SECONDS)))
+
+
 def wall_clock() -> datetime:
     """Real time for process liveness (never the business clock, see the module doc)."""
     return datetime.now(UTC)
@@ -51,11 +56,11 @@ class LeaseLock:
         self,
         holder: str | None = None,
         *,
-        lease_seconds: int = LEASE_SECONDS,
+        lease_seconds: int | None = None,
         now: Callable[[], datetime] = wall_clock,
     ):
         self.holder = holder or holder_name()
-        self.lease = timedelta(seconds=lease_seconds)
+        self.lease = timedelta(seconds=lease_seconds or configured_lease_seconds())
         self.now = now
         self.held = False
 

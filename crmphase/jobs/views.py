@@ -10,7 +10,7 @@ from crmphase.forms import apply_errors
 from crmphase.jobs import notifications, services
 from crmphase.jobs.checks import alerts_query, open_alert_counts
 from crmphase.jobs.forms import RunJobForm
-from crmphase.jobs.locks import LEASE_SECONDS, current_holder
+from crmphase.jobs.locks import configured_lease_seconds, current_holder
 from crmphase.jobs.registry import all_jobs
 from crmphase.metrics.models import ALERT_KINDS
 from crmphase.navigation import NavEntry, add_nav
@@ -38,7 +38,7 @@ def _job_page(form: RunJobForm, status: int = 200):
         form=form,
         holder=holder,
         holder_silent=_silent_seconds(holder),
-        lease_seconds=LEASE_SECONDS,
+        lease_seconds=configured_lease_seconds(),
         delivery=notifications.delivery_summary(),
         may_run=can(current_actor(), Action.JOB_RUN),
     ), status
