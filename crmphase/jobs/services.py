@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -58,6 +59,12 @@ class _Claim:
     attempts: int
     previous_outcome: str | None
     previous_rows: int
+    started_at: datetime
+
+    def finished_at(self, started_monotonic: float) -> datetime:
+        """The start plus the real time the work took: a clock fixed by CRMPHASE_NOW
+        still shows how long a run took."""
+        return self.started_at + timedelta(seconds=time.monotonic() - started_monotonic)
 
 
 def find_run(job_name: str, key: str) -> JobRun | None:
@@ -74,10 +81,11 @@ def get_run(run_id: int) -> JobRun:
 
 
 def retry_due_at(run: JobRun) -> datetime:
-    """When a failed run is retried by the schedule: at the next tick, then backing off
-    (1, 2, 4 ... minutes, at most an hour) so that a broken job does not hammer."""
+    """When a failed run is retried by the schedule: a minute after its last attempt
+    started, then backing off (2, 4, 8 ... minutes, at most an hour) so that a broken job
+    does not hammer."""
     delay = min(2 ** max(run.attempts - 1, 0), MAX_RETRY_DELAY_MINUTES)
-    return (run.finished_at or run.started_at) + timedelta(minutes=delay)
+    return run.started_at + timedelta(minutes=delay)
 
 
 def run_job(
@@ -102,7 +110,10 @@ def run_job(
     rerun_allowed = trigger in MANUAL_TRIGGERS
     claim = _claim(job, key, trigger, actor, rerun_allowed=rerun_allowed)
     if isinstance(claim, str):
-        return RunResult(find_run(job.name, key), False, claim)
+        run = find_run(job.name, key)
+        if run is None:
+            raise Conflict(claim)
+        return RunResult(run, False, claim)
     _execute(job, key, claim, trigger, actor)
     if deliver:
         from crmphase.jobs.notifications import deliver_pending
@@ -150,7 +161,7 @@ def _claim(job: JobDefinition, key: str, trigger: str, actor, *, rerun_allowed: 
         )
         db.session.add(attempt)
         db.session.flush()
-        claim = _Claim(run.id, attempt.id, 1, None, 0)
+        claim = _Claim(run.id, attempt.id, 1, None, 0, now)
         db.session.commit()
         return claim
     except IntegrityError:
@@ -195,7 +206,7 @@ def _claim(job: JobDefinition, key: str, trigger: str, actor, *, rerun_allowed: 
     )
     db.session.add(attempt)
     db.session.flush()
-    claim = _Claim(run.id, attempt.id, attempts + 1, previous, rows)
+    claim = _Claim(run.id, attempt.id, attempts + 1, previous, rows, now)
     db.session.commit()
     db.session.expire_all()
     return claim
@@ -204,9 +215,10 @@ def _claim(job: JobDefinition, key: str, trigger: str, actor, *, rerun_allowed: 
 def _execute(job: JobDefinition, key: str, claim: _Claim, trigger: str, actor) -> None:
     rerun = claim.previous_outcome == "succeeded"
     context = job.context(key, trigger=trigger, actor=actor, rerun=rerun, run_id=claim.run_id)
+    started = time.monotonic()
     try:
         rows = int(job.function(context) or 0)
-        finished = clock.now()
+        finished = claim.finished_at(started)
         if not _finish(claim, "succeeded", rows, "", finished):
             raise _Superseded()
         if rerun:
@@ -232,7 +244,7 @@ def _execute(job: JobDefinition, key: str, claim: _Claim, trigger: str, actor) -
     except Exception as exc:
         db.session.rollback()
         log.exception("job %s %s failed", job.name, key)
-        _record_failure(claim, _error_text(exc))
+        _record_failure(claim, _error_text(exc), claim.finished_at(started))
 
 
 class _Superseded(Exception):
@@ -260,9 +272,9 @@ def _finish(claim: _Claim, outcome: str, rows: int, error: str, finished: dateti
     return result.rowcount == 1
 
 
-def _record_failure(claim: _Claim, error: str) -> None:
+def _record_failure(claim: _Claim, error: str, finished: datetime) -> None:
     try:
-        _finish(claim, "failed", 0, error, clock.now())
+        _finish(claim, "failed", 0, error, finished)
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -24,7 +24,7 @@ def test_crmo_runs_a_job_and_gets_the_run(api, frozen, jobs_project):
     body = response.json
     assert body["job_name"] == "roi_snapshot" and body["period"] == "2026-02"
     assert body["outcome"] == "succeeded" and body["rows_written"] == 1 and body["ran"] is True
-    assert body["trigger"] == "api" and body["duration_seconds"] == 0
+    assert body["trigger"] == "api" and 0 <= body["duration_seconds"] < 30
     assert [a["outcome"] for a in body["attempt_log"]] == ["succeeded"]
     again = api("crmo").post("/api/v1/jobs/roi_snapshot/runs", json={"period": "2026-02"})
     assert again.status_code == 201 and again.json["attempts"] == 2  # a rerun recomputes

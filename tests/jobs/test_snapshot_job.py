@@ -187,3 +187,22 @@ def test_a_run_abandoned_by_a_dead_runner_is_taken_over(db, jobs_project):
     assert [a.outcome for a in result.run.attempts_log] == ["failed", "succeeded"]
     assert "abandoned" in result.run.attempts_log[0].error
     assert len(snapshots(db)) == 1
+
+
+def test_duration_is_real_time_even_when_the_clock_is_fixed(db, jobs_project, monkeypatch):
+    import time
+
+    from crmphase.jobs import snapshots as snapshot_module
+
+    jobs_project()
+    real = snapshot_module.snapshot_projects
+
+    def slow(period):
+        time.sleep(0.2)
+        return real(period)
+
+    monkeypatch.setattr(snapshot_module, "snapshot_projects", slow)
+    with clock.frozen(MARCH_FIRST):
+        run = run_job("roi_snapshot", "2026-02", trigger="schedule").run
+    assert run.started_at == datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
+    assert 0.2 <= (run.finished_at - run.started_at).total_seconds() < 10
