@@ -13,7 +13,7 @@ from crmphase.jobs.forms import RunJobForm
 from crmphase.jobs.locks import configured_lease_seconds, current_holder
 from crmphase.jobs.registry import all_jobs
 from crmphase.metrics.models import ALERT_KINDS
-from crmphase.navigation import NavEntry, add_nav
+from crmphase.navigation import NavEntry, ProjectTab, add_nav, add_project_tab
 
 bp = Blueprint("jobs", __name__)
 
@@ -141,6 +141,26 @@ def alert_list():
     )
 
 
+@bp.route("/projects/<int:project_id>/monitoring")
+@permission_required(Action.READ)
+def project_monitoring(project_id):
+    from crmphase.jobs.snapshots import snapshots_query
+    from crmphase.programs.services import get_project
+
+    project = get_project(project_id)
+    page = db.paginate(snapshots_query(project_id=project.id), per_page=12)
+    alerts = db.session.scalars(alerts_query(project_id=project.id).limit(50)).all()
+    return render_template(
+        "jobs/project_monitoring.html",
+        project=project,
+        page=page,
+        alerts=alerts,
+        tab="monitoring",
+        may_edit=can(current_actor(), Action.PROJECT_EDIT, project),
+    )
+
+
+add_project_tab(ProjectTab("monitoring", "Monthly snapshots", "jobs.project_monitoring", order=40))
 add_nav(NavEntry("Alerts", "jobs.alert_list", order=60))
 add_nav(
     NavEntry("Notifications", "jobs.notification_list", order=70, count=notifications.unread_count)

@@ -151,3 +151,28 @@ def test_pages_have_no_inline_scripts_or_styles(page_client, make_user):
     for path in ("/jobs", "/notifications", "/alerts"):
         html = client.get(path).get_data(as_text=True)
         assert "<script>" not in html and " style=" not in html, path
+
+
+def test_project_tab_shows_its_snapshots_and_open_alerts(page_client, make_user, db, jobs_project):
+    from crmphase.jobs.services import run_job
+
+    project = jobs_project()
+    db.session.add(
+        Alert(
+            project_id=project.id,
+            kind="budget_overrun",
+            period="2026-02",
+            subject_key="budget",
+            detail="Actual cost to 2026-02 is above the budget.",
+        )
+    )
+    db.session.commit()
+    client = page_client(make_user("viewer"))
+    html = client.get(f"/projects/{project.id}/monitoring").get_data(as_text=True)
+    assert "No snapshot yet" in html and "Actual cost to 2026-02 is above the budget." in html
+    assert "Monthly snapshots" in html  # the tab
+    with clock.frozen("2026-03-01T02:00:00"):
+        run_job("roi_snapshot", "2026-02", trigger="schedule")
+    html = client.get(f"/projects/{project.id}/monitoring").get_data(as_text=True)
+    assert "<td>2026-02</td>" in html and "No snapshot yet" not in html
+    assert client.get("/projects/999999/monitoring").status_code == 404
