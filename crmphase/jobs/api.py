@@ -76,7 +76,9 @@ class JobRuns(MethodView):
         when a job it depends on has not succeeded for the period; 422 for a bad or
         future period."""
         authorize(Action.JOB_RUN)
-        result = services.run_job(name, data.get("period"), trigger="api", actor=current_actor())
+        result = services.run_job(
+            name, data.get("period"), trigger="api", actor=current_actor(), deliver=False
+        )
         return _RunView(result), (201 if result.ran else 200)
 
 

@@ -63,6 +63,7 @@ class LeaseLock:
         self.lease = timedelta(seconds=lease_seconds or configured_lease_seconds())
         self.now = now
         self.held = False
+        self.last_beat: datetime | None = None
 
     def acquire(self) -> bool:
         """Take or renew the lease; True while this process holds it."""
@@ -94,10 +95,15 @@ class LeaseLock:
             db.session.commit()
         except (IntegrityError, OperationalError) as exc:
             db.session.rollback()
-            log.info("scheduler lease not taken: %s", exc.__class__.__name__)
-            self.held = False
-            return False
+            log.info("scheduler lease not renewed: %s", exc.__class__.__name__)
+            # Busy (a long job holds SQLite's write lock): a holder keeps believing in its
+            # lease until it would have expired; nobody else can take it before that.
+            self.held = bool(
+                self.held and self.last_beat is not None and now - self.last_beat < self.lease
+            )
+            return self.held
         self.held = True
+        self.last_beat = now
         return True
 
     def release(self) -> None:

@@ -178,6 +178,7 @@ class SchedulerService:
 # --- APScheduler wiring ------------------------------------------------------------------
 
 _service: SchedulerService | None = None
+_jobstore_added = False
 
 
 def fire_scheduled_job(name: str) -> None:
@@ -187,10 +188,11 @@ def fire_scheduled_job(name: str) -> None:
 
 
 def _tick_and_manage_jobstore(scheduler) -> None:
+    global _jobstore_added
     service = _service
     if service is None:
         return
-    was_active = JOBSTORE in scheduler._jobstores
+    was_active = _jobstore_added
     try:
         report = service.tick()
     except Exception:
@@ -198,9 +200,11 @@ def _tick_and_manage_jobstore(scheduler) -> None:
         return
     if report.active and not was_active:
         _add_cron_jobs(scheduler, service.app)
+        _jobstore_added = True
         log.info("this scheduler is active (%s)", service.lock.holder)
     elif not report.active and was_active:
         scheduler.remove_jobstore(JOBSTORE, shutdown=True)
+        _jobstore_added = False
         log.warning("this scheduler lost the lock and is a standby now")
     for job, key, outcome in report.ran:
         log.info("ran %s %s: %s", job, key, outcome)
@@ -233,8 +237,8 @@ def build_scheduler(service: SchedulerService, *, tick_seconds: int = TICK_SECON
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    global _service
-    _service = service
+    global _service, _jobstore_added
+    _service, _jobstore_added = service, False
     scheduler = BlockingScheduler(
         timezone=clock.timezone(),
         executors={"default": ThreadPoolExecutor(1), "tick": ThreadPoolExecutor(1)},

@@ -76,7 +76,7 @@ def run():
         return _job_page(form, 422)
     try:
         result = services.run_job(
-            form.name.data, form.period.data, trigger="manual", actor=current_actor()
+            form.name.data, form.period.data, trigger="manual", actor=current_actor(), deliver=False
         )
     except ValidationFailed as exc:
         apply_errors(form, exc)
