@@ -232,14 +232,17 @@ def _add_cron_jobs(scheduler, app: Flask) -> None:
         )
 
 
-def build_scheduler(service: SchedulerService, *, tick_seconds: int = TICK_SECONDS):
-    """A BlockingScheduler whose tick manages the lock and the database job store."""
+def build_scheduler(
+    service: SchedulerService, *, tick_seconds: int = TICK_SECONDS, scheduler_class=None
+):
+    """A BlockingScheduler (tests pass another class) whose tick manages the lock and the
+    database job store."""
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     global _service, _jobstore_added
     _service, _jobstore_added = service, False
-    scheduler = BlockingScheduler(
+    scheduler = (scheduler_class or BlockingScheduler)(
         timezone=clock.timezone(),
         executors={"default": ThreadPoolExecutor(1), "tick": ThreadPoolExecutor(1)},
         job_defaults={"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
