@@ -32,6 +32,7 @@ class JobContext:
     actor: Any = None  # the user of a manual run, else None (the system)
     rerun: bool = False  # the period had succeeded before: rows are recomputed
     run_id: int | None = None
+    attempt: int = 1
 
     @property
     def today(self) -> date:

@@ -60,7 +60,8 @@ def send_monthly_review(ctx: JobContext) -> int:
             f"{link}\n",
             "export",
             xlsx.id,
-            f"export:{ctx.period}:{xlsx.id}:{user.id}",
+            # A rerun after a correction sends the corrected review again.
+            f"export:{ctx.period}:{f'a{ctx.attempt}:' if ctx.rerun else ''}{user.id}",
         )
         for user in review_recipients()
     ]

@@ -214,7 +214,14 @@ def _claim(job: JobDefinition, key: str, trigger: str, actor, *, rerun_allowed: 
 
 def _execute(job: JobDefinition, key: str, claim: _Claim, trigger: str, actor) -> None:
     rerun = claim.previous_outcome == "succeeded"
-    context = job.context(key, trigger=trigger, actor=actor, rerun=rerun, run_id=claim.run_id)
+    context = job.context(
+        key,
+        trigger=trigger,
+        actor=actor,
+        rerun=rerun,
+        run_id=claim.run_id,
+        attempt=claim.attempts,
+    )
     started = time.monotonic()
     try:
         rows = int(job.function(context) or 0)
@@ -243,7 +250,8 @@ def _execute(job: JobDefinition, key: str, claim: _Claim, trigger: str, actor) -
         _record_attempt_failure(claim, "superseded: another runner took this run over")
     except Exception as exc:
         db.session.rollback()
-        log.exception("job %s %s failed", job.name, key)
+        # The trace is kept in the run's error text (job page, `flask jobs runs`).
+        log.warning("job %s %s failed: %s: %s", job.name, key, type(exc).__name__, exc)
         _record_failure(claim, _error_text(exc), claim.finished_at(started))
 
 

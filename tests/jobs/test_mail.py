@@ -50,6 +50,13 @@ def test_the_monthly_review_arrives_with_the_spreadsheet(db, smtp_server, jobs_p
     assert attachment.get_filename().endswith(".xlsx")
     assert attachment.get_content_type().endswith("spreadsheetml.sheet")
     assert attachment.get_content()[:2] == b"PK"  # an xlsx is a zip
+    with clock.frozen("2026-03-05T10:00:00"):
+        again = run_job("monthly_review_export", "2026-02", trigger="schedule")
+        corrected = run_job("monthly_review_export", "2026-02", trigger="manual")
+    assert not again.ran  # the schedule never sends a review twice
+    assert corrected.succeeded  # a rerun after a correction sends the corrected review
+    to_steering = [m for rcpt, m in smtp_server.messages if rcpt == [steering.email]]
+    assert len(to_steering) == 2
 
 
 def test_without_smtp_notifications_are_only_listed(db, make_user):
