@@ -128,7 +128,10 @@ def run_job(
     if run.outcome == "succeeded":
         verb = "re-ran" if claim.previous_outcome == "succeeded" else "ran"
         return RunResult(run, True, f"{job.name} {verb} for {key}: {run.rows_written} rows")
-    return RunResult(run, True, f"{job.name} failed for {key}: {run.error.splitlines()[0]}")
+    if run.outcome == "failed":
+        reason = (run.error.splitlines() or ["no error text"])[0]
+        return RunResult(run, True, f"{job.name} failed for {key}: {reason}")
+    return RunResult(run, False, f"{job.name} for {key} was taken over by another runner")
 
 
 def _check_requirements(job: JobDefinition, key: str) -> None:

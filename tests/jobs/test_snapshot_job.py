@@ -206,3 +206,25 @@ def test_duration_is_real_time_even_when_the_clock_is_fixed(db, jobs_project, mo
         run = run_job("roi_snapshot", "2026-02", trigger="schedule").run
     assert run.started_at == datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
     assert 0.2 <= (run.finished_at - run.started_at).total_seconds() < 10
+
+
+def test_a_runner_whose_run_was_taken_over_discards_its_work(db, jobs_project):
+    from crmphase.jobs.registry import get_job
+    from crmphase.jobs.services import _Claim, _execute
+
+    jobs_project()
+    with clock.frozen(MARCH_FIRST):
+        run = JobRun(job_name="roi_snapshot", period="2026-02", outcome="running", attempts=2)
+        db.session.add(run)
+        db.session.flush()
+        mine = JobAttempt(job_run_id=run.id)
+        db.session.add(mine)
+        db.session.commit()
+        # We claimed attempt 1; meanwhile another runner took the run over (attempt 2).
+        stale = _Claim(run.id, mine.id, 1, None, 0, clock.now())
+        _execute(get_job("roi_snapshot"), "2026-02", stale, "schedule", None)
+    db.session.expire_all()
+    assert snapshots(db) == []  # our work was rolled back
+    assert db.session.get(JobRun, run.id).outcome == "running"  # the other runner's
+    attempt = db.session.get(JobAttempt, mine.id)
+    assert attempt.outcome == "failed" and attempt.error.startswith("superseded")
