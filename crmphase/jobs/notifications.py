@@ -215,7 +215,9 @@ def unread_count(user) -> int:
 
 def get_own(user, notification_id: int) -> Notification:
     """A notification of ``user``; somebody else's is reported as not found."""
-    notification = db.session.get(Notification, notification_id)
+    notification = (
+        db.session.get(Notification, notification_id) if 0 < notification_id < 2**31 else None
+    )
     if notification is None or notification.recipient_id != user.id:
         raise NotFound(f"no notification {notification_id} for you")
     return notification

@@ -7,7 +7,12 @@ from crmphase.metrics.models import ALERT_KINDS, SNAPSHOT_STATUSES
 
 Str = ma.fields.String
 Int = ma.fields.Integer
-Pct = ma.fields.Decimal(as_string=True, allow_none=True)
+MAX_ID = 2**31 - 1  # the id columns are 32-bit integers
+
+
+def Id(**kwargs):  # a field factory, named like the fields
+    """A row id in a query: a positive integer that fits the column (never a 500)."""
+    return ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 class JobSchema(ma.Schema):
@@ -105,8 +110,8 @@ class SnapshotSchema(ma.Schema):
 
 class SnapshotQuery(PageQuery):
     period = PeriodField()
-    program_id = Int()
-    project_id = Int()
+    program_id = Id()
+    project_id = Id()
     status = Str(validate=ma.validate.OneOf(SNAPSHOT_STATUSES))
 
 
@@ -129,8 +134,8 @@ class AlertSchema(ma.Schema):
 class AlertQuery(PageQuery):
     open = ma.fields.Boolean(metadata={"description": "true: open alerts; false: resolved"})
     kind = Str(validate=ma.validate.OneOf(ALERT_KINDS))
-    project_id = Int()
-    program_id = Int()
+    project_id = Id()
+    program_id = Id()
     period = PeriodField()
 
 

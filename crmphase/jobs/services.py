@@ -74,7 +74,7 @@ def find_run(job_name: str, key: str) -> JobRun | None:
 
 
 def get_run(run_id: int) -> JobRun:
-    run = db.session.get(JobRun, run_id)
+    run = db.session.get(JobRun, run_id) if 0 < run_id < 2**31 else None
     if run is None:
         raise NotFound(f"no job run {run_id}")
     return run

@@ -188,3 +188,29 @@ def test_the_openapi_document_describes_the_job_endpoints(api):
     for path in ("/api/v1/jobs/{name}/runs", "/api/v1/snapshots", "/api/v1/alerts"):
         assert path in paths
     assert "post" in paths["/api/v1/jobs/{name}/runs"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/snapshots?project_id=99999999999999999999",
+        "/api/v1/snapshots?program_id=0",
+        "/api/v1/alerts?program_id=99999999999999999999",
+        "/api/v1/alerts?project_id=-5",
+    ],
+)
+def test_out_of_range_ids_are_422_not_500(api, path):
+    response = api("viewer").get(path)
+    assert response.status_code == 422
+    assert response.json["errors"][0]["field"] in ("project_id", "program_id")
+
+
+def test_huge_ids_in_paths_are_404(api):
+    huge = 99999999999999999999
+    assert api("viewer").post(f"/api/v1/notifications/{huge}/read").status_code == 404
+    assert api("crmo").get("/api/v1/jobs/%00/runs").status_code == 404
+
+
+def test_a_huge_run_id_on_the_page_is_404(page_client, make_user):
+    response = page_client(make_user("crmo")).get("/jobs/runs/99999999999999999999")
+    assert response.status_code == 404
