@@ -83,11 +83,12 @@ def test_two_manual_runs_at_once_write_each_row_once(app, committed_db):
     seed(db)
 
     def run(_index):
-        with clock.frozen("2026-01-01T02:00:00"):
-            result = run_job("roi_snapshot", "2025-12", trigger="schedule", deliver=False)
-            return result.ran
+        return run_job("roi_snapshot", "2025-12", trigger="schedule", deliver=False).ran
 
-    ran = in_threads(app, run, count=4)
+    # One frozen clock for all threads (the override is process-wide; a thread that left
+    # its own `with clock.frozen()` first would unfreeze the others).
+    with clock.frozen("2026-01-01T02:00:00"):
+        ran = in_threads(app, run, count=4)
     assert sorted(ran) == [False, False, False, True]
     assert count(db, JobRun) == 1 and count(db, JobAttempt) == 1
     assert count(db, RoiSnapshot, RoiSnapshot.period == "2025-12") == PROJECTS
@@ -99,11 +100,11 @@ def test_two_schedulers_at_once_only_one_is_active(app, committed_db):
     services = [SchedulerService(app, holder=f"machine-{n}") for n in range(2)]
 
     def tick(index):
-        with clock.frozen("2026-01-01T02:00:00"):
-            return services[index].tick().active
+        return services[index].tick().active
 
     try:
-        active = in_threads(app, tick)
+        with clock.frozen("2026-01-01T02:00:00"):
+            active = in_threads(app, tick)
     finally:
         for svc in services:
             svc.release()
