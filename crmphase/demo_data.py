@@ -7,7 +7,7 @@ Every step looks its objects up by natural key first, so running it twice adds n
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -197,6 +197,10 @@ def load_projects() -> None:
             planned_end=end,
             phase="strategize",
             phase_entered_on=start or date(2026, 9, 1),
+            # the project existed before its first gate (two months before the start)
+            created_at=datetime.combine(
+                (start or date(2026, 9, 1)) - timedelta(days=90), time(9), tzinfo=UTC
+            ),
         )
         project.team_members = [analyst]
         db.session.add(project)
@@ -218,6 +222,17 @@ def demo_project_targets() -> dict[str, str]:
     return {spec[1]: spec[4] for spec in PROJECTS}
 
 
+def _leave_a_review_waiting(project_name: str) -> list[str]:
+    """The steering queue of a real program is rarely empty: one manager asks for a review."""
+    from crmphase.phases import services as gates
+
+    project = db.session.scalar(sa.select(Project).where(Project.name == project_name))
+    if project is None or gates.pending_review(project.id) is not None:
+        return []
+    gates.request_review(project.manager, project, "Can we start evaluating vendors?")
+    return [f"gates: a review of '{project_name}' waits for the steering committee"]
+
+
 def load_demo() -> list[str]:
     """Load the demo portfolio; return lines to print (the logins)."""
     created = load_users()
@@ -230,6 +245,7 @@ def load_demo() -> list[str]:
 
     metric_lines = load_metrics_demo(demo_project_targets().keys(), phases=demo_project_targets())
     gate_lines = add_demo_gates()
+    gate_lines += _leave_a_review_waiting("Field service scheduling")
     lines = [f"demo loaded ({len(created)} new users)", "", "Sign in at http://127.0.0.1:5000 as:"]
     for email, _name, role in USERS:
         lines.append(f"  {role:<9} {email:<32} password: {DEMO_PASSWORD}")
