@@ -6,7 +6,7 @@ from crmphase import clock
 from crmphase.auth.policy import Action, can, current_actor, permission_required
 from crmphase.errors import DomainError, ValidationFailed
 from crmphase.extensions import db
-from crmphase.forms import apply_errors
+from crmphase.forms import apply_errors, choices
 from crmphase.jobs import notifications, services
 from crmphase.jobs.checks import alerts_query, open_alert_counts
 from crmphase.jobs.forms import RunJobForm
@@ -20,7 +20,7 @@ bp = Blueprint("jobs", __name__)
 
 def _run_form() -> RunJobForm:
     form = RunJobForm()
-    form.name.choices = [(job.name, f"{job.title} ({job.name})") for job in all_jobs()]
+    form.name.choices = choices((job.name, f"{job.title} ({job.name})") for job in all_jobs())
     return form
 
 
