@@ -9,3 +9,7 @@ def register_cli(app: Flask) -> None:
 
     auth_cli.init_app(app)
     demo.init_app(app)
+
+    from crmphase.benchdata import cli as bench_data_cli
+
+    bench_data_cli.init_app(app)
