@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from wtforms import StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from crmphase.errors import ValidationFailed
 from crmphase.money import AmountError, parse_money
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """``(value, label)`` pairs as WTForms select choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def apply_errors(form, exc: ValidationFailed) -> None:
@@ -27,7 +33,7 @@ class MoneyField(StringField):
         self.money = None
 
     def pre_validate(self, form):
-        text = (self.data or "").strip().replace(",", "")
+        text = "" if self.data is None else str(self.data).strip().replace(",", "")
         if not text:
             self.money = None
             return

@@ -11,7 +11,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from crmphase.forms import MoneyField
+from crmphase.forms import MoneyField, choices
 from crmphase.programs.models import DEPARTMENT_LABELS
 
 
@@ -56,7 +56,8 @@ class ProjectForm(FlaskForm):
     )
     customer_need = TextAreaField("Customer need", validators=[Length(max=5000)])
     department = SelectField(
-        "Business department", choices=[(d.value, label) for d, label in DEPARTMENT_LABELS.items()]
+        "Business department",
+        choices=choices((d.value, label) for d, label in DEPARTMENT_LABELS.items()),
     )
     business_lead = StringField("Business lead", validators=[Length(max=120)])
     it_lead = StringField("IT lead", validators=[Length(max=120)])

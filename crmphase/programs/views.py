@@ -8,7 +8,7 @@ from crmphase.auth.policy import Action, authorize, can, current_actor, permissi
 from crmphase.auth.roles import Role
 from crmphase.errors import ValidationFailed
 from crmphase.extensions import db
-from crmphase.forms import apply_errors, money_value
+from crmphase.forms import apply_errors, choices, money_value
 from crmphase.phases.rules import Phase, ProjectState
 from crmphase.programs import services
 from crmphase.programs.forms import ProgramForm, ProjectFilterForm, ProjectForm
@@ -21,11 +21,11 @@ def _user_choices(*roles):
     query = sa.select(User).where(User.active).order_by(User.name)
     if roles:
         query = query.where(User.role.in_(roles))
-    return [(u.id, f"{u.name} ({u.role})") for u in db.session.scalars(query)]
+    return choices((u.id, f"{u.name} ({u.role})") for u in db.session.scalars(query))
 
 
 def _program_choices():
-    return [(p.id, p.name) for p in db.session.scalars(services.program_query())]
+    return choices((p.id, p.name) for p in db.session.scalars(services.program_query()))
 
 
 def _program_data(form: ProgramForm) -> dict:
@@ -43,7 +43,7 @@ def _program_data(form: ProgramForm) -> dict:
 
 
 def _prepare_program_form(form: ProgramForm) -> ProgramForm:
-    form.crmo_id.choices = [(None, "—"), *_user_choices(Role.CRMO)]
+    form.crmo_id.choices = [*choices([("", "—")]), *_user_choices(Role.CRMO)]
     form.steering_member_ids.choices = _user_choices(Role.STEERING, Role.CRMO)
     return form
 
@@ -112,16 +112,14 @@ def program_edit(program_id):
 
 def _filter_form() -> ProjectFilterForm:
     form = ProjectFilterForm(request.args)
-    form.program_id.choices = [(None, "All programs"), *_program_choices()]
-    form.department.choices = [
-        ("", "All departments"),
-        *[(d.value, label) for d, label in DEPARTMENT_LABELS.items()],
-    ]
-    form.phase.choices = [("", "All phases"), *[(p.value, p.value.title()) for p in Phase]]
-    form.state.choices = [
-        ("", "All states"),
-        *[(s.value, s.value.replace("_", " ")) for s in ProjectState],
-    ]
+    form.program_id.choices = [*choices([("", "All programs")]), *_program_choices()]
+    form.department.choices = choices(
+        [("", "All departments"), *[(d.value, label) for d, label in DEPARTMENT_LABELS.items()]]
+    )
+    form.phase.choices = choices([("", "All phases"), *[(p.value, p.value.title()) for p in Phase]])
+    form.state.choices = choices(
+        [("", "All states"), *[(s.value, s.value.replace("_", " ")) for s in ProjectState]]
+    )
     return form
 
 
@@ -167,8 +165,8 @@ def _project_data(form: ProjectForm) -> dict:
 
 
 def _prepare_project_form(form: ProjectForm) -> ProjectForm:
-    form.program_id.choices = [(None, "—"), *_program_choices()]
-    form.manager_id.choices = [(None, "—"), *_user_choices(Role.MANAGER, Role.CRMO)]
+    form.program_id.choices = [*choices([("", "—")]), *_program_choices()]
+    form.manager_id.choices = [*choices([("", "—")]), *_user_choices(Role.MANAGER, Role.CRMO)]
     form.team_member_ids.choices = _user_choices()
     return form
 

@@ -1,0 +1,3 @@
+from crmphase import create_app
+
+app = create_app()
