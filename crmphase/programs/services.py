@@ -316,7 +316,11 @@ def project_query(
     """Projects filtered as the list page and the API filter them, newest first by name."""
     query = (
         sa.select(Project)
-        .options(selectinload(Project.program), selectinload(Project.manager))
+        .options(
+            selectinload(Project.program),
+            selectinload(Project.manager),
+            selectinload(Project.team_members),  # the API lists team_member_ids
+        )
         .order_by(Project.name, Project.id)
     )
     if program_id:
@@ -335,4 +339,21 @@ def project_query(
 
 
 def program_query():
-    return sa.select(Program).options(selectinload(Program.crmo)).order_by(Program.name)
+    return (
+        sa.select(Program)
+        .options(selectinload(Program.crmo), selectinload(Program.steering_members))
+        .order_by(Program.name)
+    )
+
+
+def project_counts(program_ids) -> dict[int, int]:
+    """How many projects each of the programs has, in one query."""
+    ids = list(program_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Project.program_id, sa.func.count(Project.id))
+        .where(Project.program_id.in_(ids))
+        .group_by(Project.program_id)
+    )
+    return {row[0]: row[1] for row in rows}
