@@ -148,8 +148,10 @@ def markdown_table(figures: list[Figure]) -> str:
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
-    """p50 and p95 (inclusive method) of at least two samples."""
+    """p50 and p95 (inclusive method); one sample is both."""
     ordered = sorted(samples)
+    if len(ordered) == 1:
+        return ordered[0], ordered[0]
     p50 = statistics.median(ordered)
     p95 = statistics.quantiles(ordered, n=20, method="inclusive")[18]
     return p50, p95
@@ -363,7 +365,7 @@ class Context:
             "user_id": self.user_id,
             "token_hash": hashlib.sha256(self.token.encode()).hexdigest(),
             "project_id": self.project_id,
-            "period": self.period,
+            **floor_sql.dashboard_params(self.period, self.env["CRMPHASE_NOW"][:10]),
         }
 
 
@@ -405,33 +407,169 @@ def pick_project(raw: floor_sql.Raw) -> int:
     )
 
 
-def measure(ctx: Context, at_l: bool) -> list[Figure]:
-    """Every figure of one size and engine. Targets apply at size L."""
-    figures = []
-    page_target = (3.0, "≤ 3× floor") if at_l else (None, "")
-    figures.append(
+def available(module: str) -> bool:
+    """Whether this build has ``module`` (targets switch on as their code arrives)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _target(at_l: bool, ratio: float) -> dict:
+    if not at_l:
+        return {"target": None, "target_text": ""}
+    return {"target": ratio, "target_text": f"≤ {ratio:g}× floor"}
+
+
+def project_targets(ctx: Context, at_l: bool) -> list[Figure]:
+    """The heaviest project's page, its JSON and its ROI endpoint (≤ 3× floor at L)."""
+    pid, period = ctx.project_id, ctx.period
+    figures = [
         request_figure(
             ctx,
             "project page HTML",
-            f"/projects/{ctx.project_id}",
+            f"/projects/{pid}",
             "project_page",
             api=False,
-            target=page_target[0],
-            target_text=page_target[1],
-        )
-    )
-    figures.append(
+            **_target(at_l, 3),
+        ),
         request_figure(
             ctx,
             "project JSON",
-            f"/api/v1/projects/{ctx.project_id}",
+            f"/api/v1/projects/{pid}",
             "project_api",
             api=True,
-            target=page_target[0],
-            target_text=page_target[1],
+            **_target(at_l, 3),
+        ),
+    ]
+    if available("crmphase.metrics.figures"):
+        figures.append(
+            request_figure(
+                ctx,
+                "project ROI JSON",
+                f"/api/v1/projects/{pid}/roi?period={period}",
+                "project_roi",
+                api=True,
+                **_target(at_l, 3),
+            )
         )
-    )
     return figures
+
+
+def dashboard_targets(ctx: Context, at_l: bool) -> list[Figure]:
+    """The dashboard page and its JSON for the period (≤ 3× floor at L)."""
+    if not available("crmphase.dashboard.queries"):
+        return []
+    return [
+        request_figure(
+            ctx,
+            "dashboard JSON",
+            f"/api/v1/dashboard?period={ctx.period}",
+            "dashboard_api",
+            api=True,
+            **_target(at_l, 3),
+        ),
+        request_figure(
+            ctx,
+            "dashboard HTML",
+            f"/?period={ctx.period}",
+            "dashboard_page",
+            api=False,
+            **_target(at_l, 3),
+        ),
+    ]
+
+
+def job_targets(ctx: Context, at_l: bool, repeat: int) -> list[Figure]:
+    """roi_snapshot for one period over all projects (≤ 5× the INSERT ... SELECT at L)."""
+    if not available("crmphase.jobs.snapshots"):
+        return []
+    job = probe(["job", "--period", ctx.period, "--repeat", str(repeat)], ctx.env)
+    floor = probe(
+        [
+            "job-floor",
+            "--engine",
+            ctx.db.engine,
+            "--target",
+            ctx.db.raw_target,
+            "--period",
+            ctx.period,
+            "--repeat",
+            str(repeat),
+        ],
+        ctx.env,
+    )
+    value, value_p95 = percentiles(job["seconds"])
+    base, base_p95 = percentiles(floor["seconds"])
+    return [
+        Figure(
+            ctx.size,
+            ctx.db.engine,
+            "roi_snapshot job, one period",
+            value,
+            "s",
+            value_p95,
+            base,
+            base_p95,
+            note=f"{job['rows']} snapshots",
+            **_target(at_l, 5),
+        )
+    ]
+
+
+def export_targets(ctx: Context, at_l: bool, workdir: Path) -> list[Figure]:
+    """The monthly XLSX review (≤ 2× openpyxl write-only of its rows at L; under 300 MB)."""
+    if not available("crmphase.exports.xlsx"):
+        return []
+    out = workdir / f"review-{ctx.size}-{ctx.db.engine}.xlsx"
+    product = probe(["export", "--period", ctx.period, "--out", str(out)], ctx.env)
+    floor = probe(
+        [
+            "export-floor",
+            "--engine",
+            ctx.db.engine,
+            "--target",
+            ctx.db.raw_target,
+            "--period",
+            ctx.period,
+            "--out",
+            str(out),
+        ],
+        ctx.env,
+    )
+    return [
+        Figure(
+            ctx.size,
+            ctx.db.engine,
+            "monthly XLSX export",
+            product["seconds"],
+            "s",
+            floor=floor["seconds"],
+            note=f"{floor['rows']:,} rows",
+            **_target(at_l, 2),
+        ),
+        Figure(
+            ctx.size,
+            ctx.db.engine,
+            "monthly XLSX export, peak memory",
+            product["peak_rss_mb"],
+            "MB",
+            floor=floor["peak_rss_mb"],
+            compare_value=True,
+            target=300.0 if at_l else None,
+            target_text="< 300 MB" if at_l else "",
+        ),
+    ]
+
+
+def history(ctx: Context, months: int) -> None:
+    """The snapshots the scheduler would have written in the months before the period."""
+    if months and available("crmphase.jobs.snapshots"):
+        log(f"{ctx.size}/{ctx.db.engine}: roi_snapshot for the {months} months before {ctx.period}")
+        done = probe(["history", "--through", ctx.period, "--months", str(months)], ctx.env)
+        log(f"{ctx.size}/{ctx.db.engine}: {done['rows']} snapshots in {done['seconds']:.0f} s")
 
 
 def run_one(size: str, engine: str, args, workdir: Path) -> tuple[list[Figure], dict]:
@@ -505,11 +643,44 @@ def run_one(size: str, engine: str, args, workdir: Path) -> tuple[list[Figure], 
                     requests=args.requests,
                     warmup=args.warmup,
                 )
+                at_l = size == "L"
+                history(ctx, args.history)
+                log(f"{size}/{engine}: measuring roi_snapshot")
+                figures += job_targets(ctx, at_l, args.job_repeat)
+                log(f"{size}/{engine}: measuring the export")
+                figures += export_targets(ctx, at_l, workdir)
                 log(f"{size}/{engine}: measuring requests")
-                figures += measure(ctx, at_l=size == "L")
+                figures += project_targets(ctx, at_l)
+                figures += dashboard_targets(ctx, at_l)
         finally:
             raw.close()
     return figures, info
+
+
+def growth(figures: list[Figure]) -> list[Figure]:
+    """The dashboard at L against the dashboard at S, per engine (≤ 2×): its cost must grow
+    with what it shows, not with the history behind it."""
+    found = {(f.size, f.engine, f.name): f for f in figures}
+    result = []
+    for (size, engine, name), at_l in found.items():
+        at_s = found.get(("S", engine, name))
+        if size != "L" or not name.startswith("dashboard") or at_s is None:
+            continue
+        result.append(
+            Figure(
+                "L/S",
+                engine,
+                f"{name}, L against S",
+                at_l.value,
+                "ms",
+                at_l.p95,
+                at_s.value,
+                at_s.p95,
+                target=2.0,
+                target_text="≤ 2× S",
+            )
+        )
+    return result
 
 
 def machine() -> list[str]:
@@ -544,6 +715,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--requests", type=int, default=30, help="measured requests (≥ 20)")
     parser.add_argument("--warmup", type=int, default=5, help="requests before measuring")
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=24,
+        help="months of roi_snapshot runs before the measured period",
+    )
+    parser.add_argument(
+        "--job-repeat",
+        type=int,
+        default=3,
+        help="runs of roi_snapshot (and of its floor) to take the median of",
+    )
     parser.add_argument("--markdown", type=Path, help="also write the table as markdown here")
     parser.add_argument(
         "--now",
@@ -565,6 +748,7 @@ def main(argv: list[str] | None = None) -> int:
                 figures += found
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    figures += growth(figures)
     command = "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
     print(f"crmphase benchmark, {started:%Y-%m-%d %H:%M} UTC: {command}")
     for line in machine():
