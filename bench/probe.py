@@ -66,7 +66,16 @@ def _run_snapshot(period: str) -> int:
 
 
 def history(args) -> dict:
-    """The scheduler's past: one roi_snapshot run per month before ``--through``."""
+    """The scheduler's past: snapshots for the months before ``--through``.
+
+    ``--mode job`` runs roi_snapshot for each month (exact, slow at size L); ``--mode copy``
+    (the default) copies the snapshots of ``--through`` to each earlier month: the same
+    number of rows per month as the job writes, which is what the readers' cost depends on.
+    """
+    import sqlalchemy as sa
+
+    from crmphase.extensions import db
+    from crmphase.metrics.models import RoiSnapshot
     from crmphase.periods import Period
 
     app = _app()
@@ -74,8 +83,26 @@ def history(args) -> dict:
     started = time.perf_counter()
     rows = 0
     with app.app_context():
-        for offset in range(args.months, 0, -1):
-            rows += _run_snapshot(str(last.shift(-offset)))
+        if args.mode == "job":
+            for offset in range(args.months, 0, -1):
+                rows += _run_snapshot(str(last.shift(-offset)))
+        else:
+            table = RoiSnapshot.__table__
+            columns = [c.name for c in table.columns if c.name not in ("id", "period")]
+            for offset in range(args.months, 0, -1):
+                period = str(last.shift(-offset))
+                db.session.execute(table.delete().where(table.c.period == period))
+                source = sa.select(*(table.c[name] for name in columns), sa.literal(period)).where(
+                    table.c.period == str(last)
+                )
+                result = db.session.execute(
+                    table.insert().from_select([*columns, "period"], source)
+                )
+                rows += result.rowcount
+            db.session.commit()
+            with db.engine.connect() as connection:
+                connection.exec_driver_sql("ANALYZE roi_snapshots")
+                connection.commit()
     return {"seconds": time.perf_counter() - started, "rows": rows}
 
 
@@ -165,6 +192,7 @@ def main() -> None:
     p = commands.add_parser("history")
     p.add_argument("--through", required=True)
     p.add_argument("--months", type=int, required=True)
+    p.add_argument("--mode", choices=("copy", "job"), default="copy")
     p = commands.add_parser("job")
     p.add_argument("--period", required=True)
     p.add_argument("--repeat", type=int, default=3)

@@ -564,11 +564,15 @@ def export_targets(ctx: Context, at_l: bool, workdir: Path) -> list[Figure]:
     ]
 
 
-def history(ctx: Context, months: int) -> None:
-    """The snapshots the scheduler would have written in the months before the period."""
+def history(ctx: Context, months: int, mode: str) -> None:
+    """The snapshots the scheduler would have written in the months before the period
+    (after :func:`job_targets`, which leaves the period's own snapshots in place)."""
     if months and available("crmphase.jobs.snapshots"):
-        log(f"{ctx.size}/{ctx.db.engine}: roi_snapshot for the {months} months before {ctx.period}")
-        done = probe(["history", "--through", ctx.period, "--months", str(months)], ctx.env)
+        log(f"{ctx.size}/{ctx.db.engine}: snapshots for the {months} months before {ctx.period}")
+        done = probe(
+            ["history", "--through", ctx.period, "--months", str(months), "--mode", mode],
+            ctx.env,
+        )
         log(f"{ctx.size}/{ctx.db.engine}: {done['rows']} snapshots in {done['seconds']:.0f} s")
 
 
@@ -644,9 +648,9 @@ def run_one(size: str, engine: str, args, workdir: Path) -> tuple[list[Figure], 
                     warmup=args.warmup,
                 )
                 at_l = size == "L"
-                history(ctx, args.history)
                 log(f"{size}/{engine}: measuring roi_snapshot")
                 figures += job_targets(ctx, at_l, args.job_repeat)
+                history(ctx, args.history, args.history_mode)
                 log(f"{size}/{engine}: measuring the export")
                 figures += export_targets(ctx, at_l, workdir)
                 log(f"{size}/{engine}: measuring requests")
