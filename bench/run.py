@@ -723,7 +723,13 @@ def main(argv: list[str] | None = None) -> int:
         "--history",
         type=int,
         default=24,
-        help="months of roi_snapshot runs before the measured period",
+        help="months of snapshots before the measured period",
+    )
+    parser.add_argument(
+        "--history-mode",
+        choices=("copy", "job"),
+        default="copy",
+        help="copy the period's snapshots back (fast) or run the job for each month",
     )
     parser.add_argument(
         "--job-repeat",
