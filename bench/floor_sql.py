@@ -91,10 +91,19 @@ TEAM = (
 )
 
 
+# The counts in the navigation of every page (unread notifications, reviews to decide).
+NAV_COUNTS = [
+    "SELECT COUNT(id) FROM notifications WHERE recipient_id = :user_id AND read_at IS NULL",
+    "SELECT COUNT(*) FROM gate_reviews r JOIN projects p ON p.id = r.project_id "
+    "WHERE r.status = 'pending' AND p.manager_id <> :user_id",
+]
+
+
 def project_page(raw: Raw, p: dict) -> int:
-    """``/projects/<id>``: the signed-in user, the project with its program and manager,
-    its team."""
-    return _read(raw, [(SIGNED_IN_USER, p), (PROJECT, p), (TEAM, p)])
+    """``/projects/<id>``: the signed-in user and the navigation's counts, the project
+    with its program and manager, its team."""
+    statements = [SIGNED_IN_USER, *NAV_COUNTS, PROJECT, TEAM]
+    return _read(raw, [(sql, p) for sql in statements])
 
 
 def project_api(raw: Raw, p: dict) -> int:
@@ -215,9 +224,9 @@ def dashboard_api(raw: Raw, p: dict) -> int:
 
 
 def dashboard_page(raw: Raw, p: dict) -> int:
-    """``GET /``: the signed-in user, the filter bar's programs, every figure's rows and
-    the reviews waiting for the user."""
-    statements = [SIGNED_IN_USER, *DASHBOARD, *DASHBOARD_PAGE_ONLY]
+    """``GET /``: the signed-in user and the navigation's counts, the filter bar's
+    programs, every figure's rows and the reviews waiting for the user."""
+    statements = [SIGNED_IN_USER, *NAV_COUNTS, *DASHBOARD, *DASHBOARD_PAGE_ONLY]
     return _read(raw, [(sql, p) for sql in statements])
 
 
