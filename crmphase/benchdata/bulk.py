@@ -106,34 +106,53 @@ class BulkWriter:
         self.dialect = connection.dialect.name
         self.chunk_size = chunk_size
         self._buffers: dict[str, list[dict]] = defaultdict(list)
+        self._raw: dict[str, tuple[tuple[str, ...], list[tuple]]] = {}
         self._pending = 0
         self.counts: dict[str, int] = defaultdict(int)
         self._order = list(db.metadata.sorted_tables)
 
     def add(self, table: sa.Table, row: dict) -> None:
+        """Buffer a row given as Python values (converted for the driver on writing)."""
         self._buffers[table.name].append(row)
         self._pending += 1
         if self._pending >= self.chunk_size:
             self.flush()
 
+    def add_raw(self, table: sa.Table, columns: tuple[str, ...], values: tuple) -> None:
+        """Buffer a row of ``columns`` whose values are already what the driver takes
+        (see :meth:`stamp`, and numbers as decimal text): the generator's big tables."""
+        self._raw.setdefault(table.name, (columns, []))[1].append(values)
+        self._pending += 1
+        if self._pending >= self.chunk_size:
+            self.flush()
+
+    def stamp(self, day, minutes: int) -> str:
+        """A UTC moment ``minutes`` after midnight of ``day``, as the driver takes it."""
+        clock = f"{day.isoformat()} {minutes // 60:02d}:{minutes % 60:02d}:00"
+        return f"{clock}+00" if self.dialect == "postgresql" else f"{clock}.000000"
+
     def flush(self) -> None:
         for table in self._order:
             rows = self._buffers.get(table.name)
             if rows:
-                self._write(table, rows)
+                self._write(table, list(rows[0]), self._tuples(table, rows))
                 self.counts[table.name] += len(rows)
                 self._buffers[table.name] = []
+            raw = self._raw.pop(table.name, None)
+            if raw:
+                self._write(table, list(raw[0]), raw[1])
+                self.counts[table.name] += len(raw[1])
         self._pending = 0
 
-    def _write(self, table: sa.Table, rows: list[dict]) -> None:
+    def _tuples(self, table: sa.Table, rows: list[dict]) -> list[tuple]:
         names = list(rows[0])
         converters = [_converter(table.c[name], self.dialect) for name in names]
-        plain = all(c is None for c in converters)
-        if plain:
-            tuples = [tuple(row[name] for name in names) for row in rows]
-        else:
-            pairs = list(zip(names, converters, strict=True))
-            tuples = [tuple(row[n] if c is None else c(row[n]) for n, c in pairs) for row in rows]
+        if all(c is None for c in converters):
+            return [tuple(row[name] for name in names) for row in rows]
+        pairs = list(zip(names, converters, strict=True))
+        return [tuple(row[n] if c is None else c(row[n]) for n, c in pairs) for row in rows]
+
+    def _write(self, table: sa.Table, names: list[str], tuples: list[tuple]) -> None:
         columns = ", ".join(names)
         if self.dialect == "postgresql":
             cursor = self.connection.connection.dbapi_connection.cursor()

@@ -35,6 +35,13 @@ EMAIL_DOMAIN = "bench.example.com"
 PIPELINE_SHARE = 0.2
 PIPELINE_DAYS = 240
 SOURCES = (("manual", 0.7), ("import", 0.25), ("api", 0.05))
+MEASUREMENT_COLUMNS = (
+    "id", "kpi_id", "period", "value", "note", "source", "recorded_by_id", "recorded_at",
+)  # fmt: skip
+MONEY_COLUMNS = (
+    "id", "project_id", "period", "kind", "amount", "category", "note", "recorded_at",
+    "recorded_by_id",
+)  # fmt: skip
 KPIS_PER_PROJECT = (15, 28)  # a scorecard per project; L then holds ~600,000 measurements
 
 
@@ -101,11 +108,6 @@ def _at(rng: random.Random, day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 8 + minutes // 60, minutes % 60, tzinfo=UTC)
 
 
-def _after(rng: random.Random, day: date, most_days: int) -> datetime:
-    """A moment in working hours 1 to ``most_days`` days after ``day``."""
-    return _at(rng, day + timedelta(days=1 + int(rng.random() * most_days)))
-
-
 def _weighted(rng: random.Random, pairs) -> str:
     roll = rng.random()
     for value, share in pairs:
@@ -127,6 +129,7 @@ class _Portfolio:
         extent = period_range(self.first_period.shift(-24), self.last_period.shift(48))
         self.period_texts = {p: str(p) for p in extent}
         self.last_days = {p: p.last_day for p in extent}
+        self.now_key = (self.now.date(), self.now.hour * 60 + self.now.minute)
         self.ids = IdAllocator(connection)
         self.writer = BulkWriter(connection, chunk_size)
         self.t = db.metadata.tables
@@ -504,26 +507,27 @@ class _Portfolio:
             for period, months in schedule[cadence]:
                 if rng.random() < gap_rate:
                     continue
-                recorded = _after(rng, self.last_days[period], 12)
-                if recorded > self.now:
+                recorded = self.recorded_after(self.last_days[period], 12)
+                if recorded is None:
                     continue  # not recorded yet: the grace period is still running
                 progress = min(1.0, months / horizon)
                 value = base + (target - base) * progress * kpi_quality + rng.gauss(0, spread)
                 value = max(0.0, value)
                 if kind.ceiling is not None:
                     value = min(value, kind.ceiling)
-                self.writer.add(
+                self.writer.add_raw(
                     table,
-                    {
-                        "id": self.ids.next(table),
-                        "kpi_id": kpi_id,
-                        "period": self.period_texts[period],
-                        "value": _value(value),
-                        "note": "",
-                        "source": _weighted(rng, SOURCES),
-                        "recorded_by_id": owner,
-                        "recorded_at": recorded,
-                    },
+                    MEASUREMENT_COLUMNS,
+                    (
+                        self.ids.next(table),
+                        kpi_id,
+                        self.period_texts[period],
+                        f"{value:.2f}",
+                        "",
+                        _weighted(rng, SOURCES),
+                        owner,
+                        recorded,
+                    ),
                 )
 
     def money_row(
@@ -534,22 +538,33 @@ class _Portfolio:
         kind: str,
         amount: float,
         category: str,
-        recorded: datetime,
+        recorded: str,
     ) -> None:
-        self.writer.add(
+        self.writer.add_raw(
             self.t[table],
-            {
-                "id": self.ids.next(self.t[table]),
-                "project_id": project["id"],
-                "period": self.period_texts[period],
-                "kind": kind,
-                "amount": _money(amount),
-                "category": category,
-                "note": "",
-                "recorded_at": recorded,
-                "recorded_by_id": project["manager_id"],
-            },
+            MONEY_COLUMNS,
+            (
+                self.ids.next(self.t[table]),
+                project["id"],
+                self.period_texts[period],
+                kind,
+                f"{max(amount, 0.0):.2f}",
+                category,
+                "",
+                recorded,
+                project["manager_id"],
+            ),
         )
+
+    def recorded_after(self, day: date, most_days: int) -> str | None:
+        """When an entry for a period ending on ``day`` was recorded: 1 to ``most_days``
+        days later in working hours, as the driver takes it; ``None`` while that is still
+        in the future."""
+        when = day + timedelta(days=1 + int(self.rng.random() * most_days))
+        minutes = 480 + int(self.rng.random() * 600)
+        if (when, minutes) > self.now_key:
+            return None
+        return self.writer.stamp(when, minutes)
 
     def add_money(self, project: dict, timeline: Timeline) -> None:
         rng = self.rng
@@ -563,7 +578,12 @@ class _Portfolio:
         plan_benefit = budget * rng.uniform(1.4, 2.6) / 24
         start = Period.of(project["planned_start"])
         if reached_execute or rng.random() < 0.6:
-            drafted = min(self.now, _at(rng, evaluate_on + timedelta(days=rng.randint(5, 25))))
+            drafted = self.writer.stamp(
+                min(
+                    self.today - timedelta(days=1), evaluate_on + timedelta(days=rng.randint(5, 25))
+                ),
+                600,
+            )
             for period in period_range(start, start.shift(months - 1)):
                 self.money_row(
                     "cost_entries", project, period, "plan", build * 0.6, "services", drafted
@@ -589,8 +609,8 @@ class _Portfolio:
         realised = rng.gauss(0.9, 0.3)
         manage_index = 0
         for period, phase in sorted(timeline.phase_by_period(self.last_period).items()):
-            recorded = _after(rng, self.last_days[period], 15)
-            if recorded > self.now:
+            recorded = self.recorded_after(self.last_days[period], 15)
+            if recorded is None:
                 continue
             if phase == Phase.EVALUATE.value:
                 self.money_row(
