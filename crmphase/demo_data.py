@@ -224,7 +224,10 @@ def load_demo() -> list[str]:
     load_programs()
     load_projects()
     # Each domain adds its part of the demo below (gates, measurements and money, snapshots).
+    from crmphase.phases.demo import add_demo_gates  # gates: keep after KPIs and money
+
+    gate_lines = add_demo_gates()
     lines = [f"demo loaded ({len(created)} new users)", "", "Sign in at http://127.0.0.1:5000 as:"]
     for email, _name, role in USERS:
         lines.append(f"  {role:<9} {email:<32} password: {DEMO_PASSWORD}")
-    return lines
+    return lines + gate_lines

@@ -19,7 +19,7 @@ os.environ.setdefault("SECRET_KEY", "test-" + secrets.token_hex(8))
 from crmphase import create_app
 from crmphase.extensions import db as _db
 
-pytest_plugins = ["tests.factories", "tests.factories_bench"]
+pytest_plugins = ["tests.factories", "tests.factories_gates", "tests.factories_bench"]
 
 PASSWORD = "correct horse battery staple"
 
@@ -116,6 +116,18 @@ def app(database_url, tmp_path_factory):
 
     with app.app_context():
         upgrade()
+
+    # The `db` fixture keeps one app context pushed, so test-client requests share `g`.
+    # In production each request has its own; start every test request with an empty `g`
+    # so that one client's signed-in user (Flask-Login caches it there) or API user never
+    # leaks into another client's request.
+    def fresh_g():
+        from flask import g
+
+        for name in list(vars(g)):
+            delattr(g, name)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, fresh_g)
     yield app
     with app.app_context():
         _db.engine.dispose()

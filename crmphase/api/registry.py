@@ -6,9 +6,10 @@ API_PREFIX = "/api/v1"
 
 
 def api_blueprints() -> list:
+    from crmphase.phases.api import blp as gates_blp
     from crmphase.programs.api import blp as programs_blp
 
-    return [programs_blp]
+    return [programs_blp, gates_blp]
 
 
 def register_api_blueprints(api) -> None:

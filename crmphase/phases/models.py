@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,6 +13,9 @@ from crmphase.auth.models import User
 from crmphase.database import UTCDateTime, enum_check
 from crmphase.extensions import db
 from crmphase.phases.rules import CriterionKind, DecisionKind, Phase, ProjectState
+
+if TYPE_CHECKING:
+    from crmphase.programs.models import Project
 
 REVIEW_STATUSES = ("pending", "decided", "withdrawn")
 
@@ -99,6 +103,7 @@ class GateReview(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     requested_by: Mapped[User] = relationship()
+    project: Mapped[Project] = relationship()
 
     def __repr__(self) -> str:
         return f"<GateReview {self.id} project {self.project_id} {self.status}>"

@@ -57,6 +57,8 @@ class ProjectSchema(ma.Schema):
     state = Str(dump_only=True, metadata={"enum": [s.value for s in ProjectState]})
     phase_entered_on = ma.fields.Date(dump_only=True)
     last_review_on = ma.fields.Date(dump_only=True, allow_none=True)
+    next_review_due = ma.fields.Date(dump_only=True, allow_none=True)  # set by _team
+    review_overdue = ma.fields.Boolean(dump_only=True)  # set by _team
     version = ma.fields.Integer(dump_only=True)
     created_at = ma.fields.DateTime(dump_only=True)
     updated_at = ma.fields.DateTime(dump_only=True)
@@ -64,6 +66,10 @@ class ProjectSchema(ma.Schema):
     @ma.post_dump(pass_original=True)
     def _team(self, data, original, **kwargs):
         data["team_member_ids"] = sorted(u.id for u in original.team_members)
+        from crmphase.phases.services import is_review_overdue, next_review_due
+
+        data["next_review_due"] = (due := next_review_due(original)) and due.isoformat()
+        data["review_overdue"] = is_review_overdue(original)
         return data
 
 
