@@ -49,14 +49,19 @@ class Raw:
         """Rows one by one (a server-side cursor on PostgreSQL)."""
         if self.engine == "sqlite":
             cursor = self.connection.execute(sql, params)
-        else:
-            cursor = self.connection.cursor(name="bench_stream")
+            try:
+                while rows := cursor.fetchmany(2000):
+                    yield from rows
+            finally:
+                cursor.close()
+            return
+        with (
+            self.connection.transaction(),
+            self.connection.cursor(name="bench_stream") as cursor,
+        ):
             cursor.execute(self._sql(sql), params)
-        try:
             while rows := cursor.fetchmany(2000):
                 yield from rows
-        finally:
-            cursor.close()
 
     def close(self) -> None:
         self.connection.close()
