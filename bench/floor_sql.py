@@ -275,9 +275,10 @@ SNAPSHOT_FLOOR = (
 # --- the monthly review export -------------------------------------------------------------
 
 
-def export_sheets(engine: str, period: str) -> list[tuple[str, tuple[str, dict]]]:
+def export_sheets(engine: str, period: str) -> list[tuple[str | None, tuple[str, dict]]]:
     """The rows of each sheet of the monthly review (summary, trend, projects, KPIs,
-    measurements, costs, benefits, decisions, alerts), as the export reads them."""
+    measurements, costs, benefits, decisions, alerts), as the export reads them; a title
+    of ``None`` marks rows that are read but written to no sheet of their own."""
     year, month = (int(x) for x in period.split("-"))
     following = f"{year + month // 12:04d}-{month % 12 + 1:02d}"
     start, end = f"{period}-01 00:00:00", f"{following}-01 00:00:00"
@@ -333,7 +334,8 @@ def export_sheets(engine: str, period: str) -> list[tuple[str, tuple[str, dict]]
                 p,
             ),
         ),
-        ("KPI details", ("SELECT kpi_details FROM roi_snapshots WHERE period = :period", p)),
+        # read to complete the KPI rows (latest, expected, attainment, status), not a sheet
+        (None, ("SELECT CAST(kpi_details AS TEXT) FROM roi_snapshots WHERE period = :period", p)),
         (
             "KPIs",
             (

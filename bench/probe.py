@@ -169,9 +169,12 @@ def export_floor(args) -> dict:
         started = time.perf_counter()
         workbook = Workbook(write_only=True)
         rows = 0
-        for title, statement in floor_sql.export_sheets(args.engine, args.period):
+        for title, (sql, params) in floor_sql.export_sheets(args.engine, args.period):
+            if title is None:
+                raw.rows(sql, **params)
+                continue
             sheet = workbook.create_sheet(title)
-            for row in raw.stream(statement[0], **statement[1]):
+            for row in raw.stream(sql, **params):
                 sheet.append(row)
                 rows += 1
         workbook.save(args.out)
