@@ -284,9 +284,14 @@ def export_sheets(engine: str, period: str) -> list[tuple[str | None, tuple[str,
     start, end = f"{period}-01 00:00:00", f"{following}-01 00:00:00"
     first_12 = _shift(period, -11)
     p = {"period": period, "first": first_12, "start": start, "end": end}
+
+    def moment(column: str) -> str:
+        # openpyxl takes naive datetimes only; the export turns them into local time too
+        return f"({column} AT TIME ZONE 'UTC')" if engine == "postgres" else column
+
     money = (
         "SELECT pr.name, pj.name, e.period, e.kind, e.category, e.amount, e.note, u.name, "
-        "e.recorded_at FROM {table} e JOIN projects pj ON pj.id = e.project_id "
+        f"{moment('e.recorded_at')} FROM {{table}} e JOIN projects pj ON pj.id = e.project_id "
         "JOIN programs pr ON pr.id = pj.program_id LEFT JOIN users u ON u.id = e.recorded_by_id "
         "WHERE e.period = :period ORDER BY pr.name, pj.name, e.kind, e.id"
     )
@@ -352,7 +357,8 @@ def export_sheets(engine: str, period: str) -> list[tuple[str | None, tuple[str,
             "Measurements",
             (
                 "SELECT pr.name, pj.name, k.name, k.unit, m.period, m.value, m.source, m.note, "
-                "u.name, m.recorded_at FROM measurements m JOIN kpis k ON k.id = m.kpi_id "
+                f"u.name, {moment('m.recorded_at')} FROM measurements m "
+                "JOIN kpis k ON k.id = m.kpi_id "
                 "JOIN projects pj ON pj.id = k.project_id "
                 "JOIN programs pr ON pr.id = pj.program_id "
                 "LEFT JOIN users u ON u.id = m.recorded_by_id WHERE m.period = :period "
@@ -365,7 +371,8 @@ def export_sheets(engine: str, period: str) -> list[tuple[str | None, tuple[str,
         (
             "Decisions",
             (
-                "SELECT pr.name, pj.name, d.decided_at, d.phase, d.decision, d.from_state, "
+                f"SELECT pr.name, pj.name, {moment('d.decided_at')}, d.phase, d.decision, "
+                "d.from_state, "
                 "d.to_phase, d.resulting_phase, d.resulting_state, u.name, d.rationale "
                 "FROM gate_decisions d JOIN projects pj ON pj.id = d.project_id "
                 "JOIN programs pr ON pr.id = pj.program_id "
@@ -377,8 +384,9 @@ def export_sheets(engine: str, period: str) -> list[tuple[str | None, tuple[str,
         (
             "Alerts",
             (
-                "SELECT pr.name, pj.name, a.kind, a.period, k.name, a.detail, a.opened_at, "
-                "a.resolved_at FROM alerts a JOIN projects pj ON pj.id = a.project_id "
+                "SELECT pr.name, pj.name, a.kind, a.period, k.name, a.detail, "
+                f"{moment('a.opened_at')}, {moment('a.resolved_at')} FROM alerts a "
+                "JOIN projects pj ON pj.id = a.project_id "
                 "JOIN programs pr ON pr.id = pj.program_id LEFT JOIN kpis k ON k.id = a.kpi_id "
                 "WHERE a.opened_at < :end AND (a.resolved_at IS NULL OR a.resolved_at >= :end) "
                 "ORDER BY pr.name, pj.name, a.kind, a.period, a.id",

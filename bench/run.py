@@ -77,6 +77,8 @@ class Figure:
 
     @property
     def verdict(self) -> str:
+        if self.value != self.value:  # NaN: the measurement crashed
+            return "FAIL"
         if self.target is None:
             return "info"
         measured = self.value if self.compare_value else self.ratio
@@ -564,6 +566,27 @@ def export_targets(ctx: Context, at_l: bool, workdir: Path) -> list[Figure]:
     ]
 
 
+def guarded(ctx: Context, name: str, measure, *args) -> list[Figure]:
+    """Run one group of measurements; a crash is a FAIL line, and the run goes on."""
+    try:
+        return measure(*args)
+    except Exception as exc:  # the table must say what broke, not stop
+        log(f"{ctx.size}/{ctx.db.engine}: {name} failed: {exc}")
+        reason = str(exc).strip().splitlines()[-1][:80] if str(exc).strip() else type(exc).__name__
+        return [
+            Figure(
+                ctx.size,
+                ctx.db.engine,
+                name,
+                float("nan"),
+                "s",
+                target=0.0,
+                target_text="runs",
+                note=f"crashed: {reason}",
+            )
+        ]
+
+
 def history(ctx: Context, months: int, mode: str) -> None:
     """The snapshots the scheduler would have written in the months before the period
     (after :func:`job_targets`, which leaves the period's own snapshots in place)."""
@@ -649,13 +672,13 @@ def run_one(size: str, engine: str, args, workdir: Path) -> tuple[list[Figure], 
                 )
                 at_l = size == "L"
                 log(f"{size}/{engine}: measuring roi_snapshot")
-                figures += job_targets(ctx, at_l, args.job_repeat)
+                figures += guarded(ctx, "roi_snapshot job", job_targets, ctx, at_l, args.job_repeat)
                 history(ctx, args.history, args.history_mode)
                 log(f"{size}/{engine}: measuring the export")
-                figures += export_targets(ctx, at_l, workdir)
+                figures += guarded(ctx, "monthly XLSX export", export_targets, ctx, at_l, workdir)
                 log(f"{size}/{engine}: measuring requests")
-                figures += project_targets(ctx, at_l)
-                figures += dashboard_targets(ctx, at_l)
+                figures += guarded(ctx, "project requests", project_targets, ctx, at_l)
+                figures += guarded(ctx, "dashboard requests", dashboard_targets, ctx, at_l)
         finally:
             raw.close()
     return figures, info
