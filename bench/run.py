@@ -569,7 +569,10 @@ def export_targets(ctx: Context, at_l: bool, workdir: Path) -> list[Figure]:
 def guarded(ctx: Context, name: str, measure, *args) -> list[Figure]:
     """Run one group of measurements; a crash is a FAIL line, and the run goes on."""
     try:
-        return measure(*args)
+        found = measure(*args)
+        for row in table_rows(found):  # as they come, so a long run shows its progress
+            log("  " + " | ".join(row))
+        return found
     except Exception as exc:  # the table must say what broke, not stop
         log(f"{ctx.size}/{ctx.db.engine}: {name} failed: {exc}")
         reason = str(exc).strip().splitlines()[-1][:80] if str(exc).strip() else type(exc).__name__
