@@ -1,3 +1,5 @@
+"""What gunicorn serves: ``gunicorn wsgi:app``."""
+
 from crmphase import create_app
 
 app = create_app()

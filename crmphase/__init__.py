@@ -27,12 +27,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     from crmphase import models  # noqa: F401  (every model, for migrations and relationships)
     from crmphase.database import configure_sqlite
-    from crmphase.extensions import csrf, db, limiter, login_manager, migrate
+    from crmphase.extensions import csrf, db, login_manager, make_limiter, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
+    limiter = make_limiter()
     limiter.init_app(app)
+    app.extensions["crmphase_limiter"] = limiter
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see this page."
@@ -46,7 +48,8 @@ def create_app(config: dict | None = None) -> Flask:
     def _load_user(user_id: str):
         from crmphase.auth.models import User
 
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None  # deactivation signs out
 
     from crmphase import api, web
 
@@ -56,6 +59,10 @@ def create_app(config: dict | None = None) -> Flask:
     from crmphase.blueprints import register_blueprints
 
     register_blueprints(app)
+
+    from crmphase.auth.views import apply_rate_limits
+
+    apply_rate_limits(app)
 
     from crmphase.cli import register_cli
 

@@ -5,10 +5,20 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from crmphase.assets import bp as assets_bp
+    from crmphase.auth.account import bp as account_bp
     from crmphase.auth.views import bp as auth_bp
     from crmphase.dashboard.views import bp as dashboard_bp
+    from crmphase.metrics.views import bp as metrics_bp
     from crmphase.phases.views import bp as phases_bp
     from crmphase.programs.views import bp as programs_bp
 
-    for blueprint in (assets_bp, auth_bp, dashboard_bp, programs_bp, phases_bp):
+    for blueprint in (
+        assets_bp,
+        auth_bp,
+        dashboard_bp,
+        programs_bp,
+        phases_bp,
+        metrics_bp,
+        account_bp,
+    ):
         app.register_blueprint(blueprint)

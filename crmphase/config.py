@@ -47,6 +47,8 @@ def settings(instance_path: Path) -> dict:
     """Every setting the app reads, from the environment with safe defaults."""
     url = database_url(instance_path)
     is_sqlite = url.startswith("sqlite")
+    # Secure cookies everywhere but a debug server (plain http on localhost), unless set.
+    secure_cookies = _flag("CRMPHASE_SECURE_COOKIES", not _flag("FLASK_DEBUG", False))
     engine_options: dict = {"pool_pre_ping": True}
     if is_sqlite:
         engine_options = {"connect_args": {"timeout": 15}}
@@ -59,14 +61,17 @@ def settings(instance_path: Path) -> dict:
         "SQLITE_BUSY_TIMEOUT_MS": int(os.environ.get("CRMPHASE_SQLITE_BUSY_TIMEOUT_MS", "5000")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _flag("CRMPHASE_SECURE_COOKIES", True),
-        "REMEMBER_COOKIE_SECURE": _flag("CRMPHASE_SECURE_COOKIES", True),
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": int(os.environ.get("CRMPHASE_MAX_UPLOAD_BYTES", 2 * 1024 * 1024)),
         "RATELIMIT_STORAGE_URI": os.environ.get("CRMPHASE_RATELIMIT_STORAGE", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "CRMPHASE_LOGIN_LIMIT": os.environ.get("CRMPHASE_LOGIN_LIMIT", "10 per minute"),
+        # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host
+        # (0: none; then the client address is the socket's, as it must be).
+        "CRMPHASE_TRUSTED_PROXIES": int(os.environ.get("CRMPHASE_TRUSTED_PROXIES", "0")),
         "CRMPHASE_CURRENCY": os.environ.get("CRMPHASE_CURRENCY", "EUR"),
         "CRMPHASE_EXPORT_DIR": os.environ.get(
             "CRMPHASE_EXPORT_DIR", str(instance_path / "exports")

@@ -223,11 +223,14 @@ def load_demo() -> list[str]:
     created = load_users()
     load_programs()
     load_projects()
-    # Each domain adds its part of the demo below (gates, measurements and money, snapshots).
-    from crmphase.phases.demo import add_demo_gates  # gates: keep after KPIs and money
+    # Each domain adds its part: KPIs, measurements and money first (seeded for the phase
+    # each project will reach), then the gates walked on the projects' planned dates.
+    from crmphase.metrics.demo import load_metrics_demo
+    from crmphase.phases.demo import add_demo_gates
 
+    metric_lines = load_metrics_demo(demo_project_targets().keys(), phases=demo_project_targets())
     gate_lines = add_demo_gates()
     lines = [f"demo loaded ({len(created)} new users)", "", "Sign in at http://127.0.0.1:5000 as:"]
     for email, _name, role in USERS:
         lines.append(f"  {role:<9} {email:<32} password: {DEMO_PASSWORD}")
-    return lines + gate_lines
+    return lines + metric_lines + gate_lines

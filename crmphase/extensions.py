@@ -13,4 +13,13 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 csrf = CSRFProtect()
 login_manager = LoginManager()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def make_limiter() -> Limiter:
+    """A rate limiter for one app (``app.extensions["crmphase_limiter"]``).
+
+    One per app rather than one per process: Flask-Limiter keeps its storage and its
+    switches on the instance, so a shared instance would let one app's settings leak into
+    another's (and two apps in one process would share counters however they are stored).
+    """
+    return Limiter(key_func=get_remote_address, default_limits=[])

@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
-_PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
+_PERIOD_RE = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits only: \d accepts "٢٠٢٦"
 
 
 class PeriodError(ValueError):
@@ -34,7 +35,13 @@ class Period:
         """Parse ``YYYY-MM``; raise :class:`PeriodError` with a readable reason."""
         if not isinstance(text, str):
             raise PeriodError("a period is a text written YYYY-MM")
-        match = _PERIOD_RE.match(text.strip())
+        if cls is Period:  # bulk loaders parse the same few hundred texts many times
+            return _parse_period(text)
+        return cls._parse_text(text)
+
+    @classmethod
+    def _parse_text(cls, text: str) -> Period:
+        match = _PERIOD_RE.fullmatch(text.strip())
         if not match:
             raise PeriodError(f"'{text}' is not a period; write YYYY-MM, e.g. 2026-03")
         return cls(int(match.group(1)), int(match.group(2)))
@@ -81,6 +88,11 @@ class Period:
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
+
+
+@lru_cache(maxsize=8192)
+def _parse_period(text: str) -> Period:
+    return Period._parse_text(text)
 
 
 def period_range(first: Period, last: Period) -> list[Period]:

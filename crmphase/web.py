@@ -8,6 +8,7 @@ from decimal import Decimal
 import sqlalchemy.exc
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import IntegerConverter
 
 from crmphase.api.problems import flatten_messages, from_domain_error, problem
 from crmphase.errors import DomainError
@@ -43,7 +44,9 @@ def handle_http_exception(error: HTTPException):
 
             return unauthorized()
         detail = error.description if isinstance(error.description, str) else ""
-        return problem(error.code or 500, detail)
+        # keep the headers the error carries (Allow on a 405, Retry-After on a 429)
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        return problem(error.code or 500, detail, headers=headers)
     return render_template(
         "error.html", status=error.code, title=error.name, detail=error.description
     ), error.code
@@ -72,10 +75,39 @@ def _database_unavailable(exc):
     ), 503
 
 
+DB_INT_MAX = 2**31 - 1  # ids are INTEGER columns (32 bits on PostgreSQL)
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: an id beyond what the database stores is a 404, not a
+    query that overflows."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", DB_INT_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def _value_out_of_range(exc):
+    """A value the database cannot hold (a huge number, a too-long text on PostgreSQL, a
+    lone surrogate) reached a query: the client's input, so a 422 and never a 500."""
+    db.session.rollback()
+    log.info("value out of range: %s", exc)
+    detail = "a value in the request is out of range (too large a number or too long a text)"
+    if isinstance(exc, UnicodeError):
+        detail = "a text in the request is not valid Unicode"
+    if _is_api():
+        return problem(422, detail, errors=[{"field": "_body", "message": detail}])
+    return render_template(
+        "error.html", status=422, title="Unprocessable request", detail=detail.capitalize()
+    ), 422
+
+
 def _internal_error(error: InternalServerError):
     original = getattr(error, "original_exception", None)
     if isinstance(original, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError):
         return _database_unavailable(original)
+    if isinstance(original, OverflowError | UnicodeError | sqlalchemy.exc.DataError):
+        return _value_out_of_range(original)
     if _is_api():
         return problem(500, "an unexpected error occurred; it has been logged")
     return render_template(
@@ -117,9 +149,21 @@ def number(value, places: int = 2) -> str:
 
 
 def init_app(app: Flask) -> None:
+    proxies = int(app.config.get("CRMPHASE_TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        # Behind a TLS-terminating proxy: the client's address (for login rate limits) and
+        # https (for HSTS and secure cookies) come from the proxy's headers, and only then.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(InternalServerError, _internal_error)
     app.register_error_handler(sqlalchemy.exc.OperationalError, _database_unavailable)
+    app.register_error_handler(sqlalchemy.exc.InterfaceError, _database_unavailable)
+    app.register_error_handler(sqlalchemy.exc.DataError, _value_out_of_range)
+    app.register_error_handler(OverflowError, _value_out_of_range)
+    app.register_error_handler(UnicodeError, _value_out_of_range)
+    app.url_map.converters["int"] = DatabaseIdConverter
     app.after_request(_security_headers)
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["number"] = number

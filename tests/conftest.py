@@ -19,7 +19,13 @@ os.environ.setdefault("SECRET_KEY", "test-" + secrets.token_hex(8))
 from crmphase import create_app
 from crmphase.extensions import db as _db
 
-pytest_plugins = ["tests.factories", "tests.factories_gates", "tests.factories_bench"]
+pytest_plugins = [
+    "tests.factories",
+    "tests.factories_gates",
+    "tests.factories_metrics",
+    "tests.factories_trust",
+    "tests.factories_bench",
+]
 
 PASSWORD = "correct horse battery staple"
 

@@ -8,7 +8,7 @@ import pytest
 
 
 @pytest.fixture
-def make_kpi(db):
+def gate_kpi(db):
     from crmphase.metrics.models import Kpi
 
     def make(project, name="Campaign cost", **kw):
@@ -26,7 +26,7 @@ def make_kpi(db):
 
 
 @pytest.fixture
-def make_measurement(db):
+def gate_measurement(db):
     from crmphase.metrics.models import Measurement
 
     def make(kpi, period="2026-02", value="95"):
@@ -76,7 +76,7 @@ def tick_all(db):
 
 
 @pytest.fixture
-def ready_project(db, make_project, make_user, make_kpi, make_measurement, make_plan, tick_all):
+def ready_project(db, make_project, make_user, gate_kpi, gate_measurement, make_plan, tick_all):
     """``ready_project(phase)``: a project whose gate leaving ``phase`` is ready for go."""
 
     def make(phase="strategize", **kw):
@@ -84,8 +84,8 @@ def ready_project(db, make_project, make_user, make_kpi, make_measurement, make_
         if not project.team_members:
             project.team_members = [make_user("viewer")]
             db.session.commit()
-        kpi = make_kpi(project)
-        make_measurement(kpi)
+        kpi = gate_kpi(project)
+        gate_measurement(kpi)
         make_plan(project)
         tick_all(project)
         return project

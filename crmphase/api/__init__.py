@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from flask import Flask, g, request
 from flask_smorest import Api
 
-from crmphase.api.problems import flatten_messages, problem
+from crmphase.api.problems import (
+    PROBLEM_CONTENT_TYPE,
+    ProblemSchema,
+    flatten_messages,
+    problem,
+)
 from crmphase.errors import DomainError
 
 API_PREFIX = "/api/v1"
 
 
 class CrmphaseApi(Api):
-    """flask-smorest's Api with errors rendered as RFC 9457 problem JSON."""
+    """flask-smorest's Api with errors rendered (and documented) as RFC 9457 problem JSON."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):
+        """Document every error response as ``application/problem+json`` (what is sent)."""
+        from flask_smorest.utils import prepare_response
+
+        for status in HTTPStatus:
+            response = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
     def handle_http_exception(self, error):
         from crmphase.web import handle_http_exception

@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import jsonify
 from werkzeug.http import HTTP_STATUS_CODES
 
 from crmphase.errors import DomainError, ValidationFailed
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class FieldErrorSchema(ma.Schema):
+    field = ma.fields.String(metadata={"description": "the field, e.g. 'name' or 'rows.3.value'"})
+    message = ma.fields.String()
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details, with ``errors`` for validation and extra members (e.g. a
+    409's ``your_version``, ``current_version`` and ``current``)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    type = ma.fields.String()
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    errors = ma.fields.List(ma.fields.Nested(FieldErrorSchema))
 
 
 def problem(
@@ -22,7 +44,7 @@ def problem(
     body.update(extra)
     response = jsonify(body)
     response.status_code = status
-    response.mimetype = "application/problem+json"
+    response.mimetype = PROBLEM_CONTENT_TYPE
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response

@@ -34,3 +34,26 @@ class Event(db.Model):
 
     def __repr__(self) -> str:
         return f"<Event {self.id} {self.action} {self.subject_type}:{self.subject_id}>"
+
+
+class AuditTrailImmutable(RuntimeError):
+    """Raised when code tries to change or delete an audit event: the trail is append-only."""
+
+
+@sa.event.listens_for(Event, "before_update")
+def _refuse_event_update(_mapper, _connection, target: Event) -> None:
+    raise AuditTrailImmutable(f"audit event {target.id} cannot be changed")
+
+
+@sa.event.listens_for(Event, "before_delete")
+def _refuse_event_delete(_mapper, _connection, target: Event) -> None:
+    raise AuditTrailImmutable(f"audit event {target.id} cannot be deleted")
+
+
+@sa.event.listens_for(sa.orm.Session, "do_orm_execute")
+def _refuse_bulk_event_changes(state) -> None:
+    """``session.execute(update(Event)...)`` and ``delete(Event)`` bypass the mapper events."""
+    if (state.is_update or state.is_delete) and any(
+        mapper.class_ is Event for mapper in state.all_mappers
+    ):
+        raise AuditTrailImmutable("audit events cannot be changed or deleted")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import g, has_request_context, redirect, request, url_for
-from flask_login import current_user
+from flask_login import AnonymousUserMixin, current_user
 
 from crmphase.auth.roles import Role
 from crmphase.errors import Forbidden
@@ -66,6 +66,11 @@ ROLES_FOR: dict[Action, frozenset[Role]] = {
     Action.TOKEN_MANAGE_ANY: frozenset({Role.CRMO}),
 }
 
+# Endpoints registered by libraries rather than by our views, open to anonymous visitors:
+# the static files and the OpenAPI document (it holds no data). Every other endpoint
+# declares its policy on the view; the authorization-matrix test enforces both.
+PUBLIC_ENDPOINTS = frozenset({"static", "api-docs.openapi_json"})
+
 CLOSED_STATES = ("killed", "retired")
 PROJECT_CHANGES = {
     Action.PROJECT_EDIT,
@@ -106,6 +111,14 @@ def explain_refusal(user, action: Action, obj=None) -> str | None:
             return None
         if project.manager_id != user.id:
             return "only the project's manager or the CRMO can change this project"
+    others_token = (
+        action == Action.TOKEN_OWN
+        and hasattr(obj, "token_hash")
+        and obj.user_id != user.id
+        and user.role not in ROLES_FOR[Action.TOKEN_MANAGE_ANY]
+    )
+    if others_token:
+        return "only the token's owner or the CRMO can change this token"
     deciding = action in (Action.GATE_DECIDE, Action.GATE_REOPEN)
     if deciding and project is not None and project.manager_id == user.id:
         return "nobody decides a gate of a project they manage"
@@ -125,9 +138,13 @@ def authorize(action: Action, obj=None, user=None) -> None:
 
 
 def current_actor():
-    """The API user of this request (bearer token) or the signed-in page user."""
-    if has_request_context() and getattr(g, "api_user", None) is not None:
-        return g.api_user
+    """The API user of this request (bearer token) or the signed-in page user.
+
+    The API never falls back to the session cookie: it is exempt from CSRF because only a
+    bearer token authenticates there, so a cookie must not (a forged cross-site request
+    would carry it)."""
+    if has_request_context() and _is_api_request():
+        return g.get("api_user") or AnonymousUserMixin()
     return current_user
 
 
@@ -135,12 +152,17 @@ def _is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
-def permission_required(action: Action) -> Callable:
-    """Declare and enforce the role-level policy of a page or API endpoint."""
+def permission_required(action: Action, **by_method: Action) -> Callable:
+    """Declare and enforce the role-level policy of a page or API endpoint.
+
+    A function view that serves several methods can name a stricter action per method:
+    ``@permission_required(Action.READ, POST=Action.PROGRAM_MANAGE)``.
+    """
 
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
+            required = by_method.get(request.method, action)
             user = current_actor()
             if not getattr(user, "is_authenticated", False):
                 if _is_api_request():
@@ -148,11 +170,12 @@ def permission_required(action: Action) -> Callable:
 
                     return unauthorized()
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-            if not role_allows(user, action):
-                raise Forbidden(f"your role ({user.role}) may not {action.value}")
+            if not role_allows(user, required):
+                raise Forbidden(f"your role ({user.role}) may not {required.value}")
             return view(*args, **kwargs)
 
         wrapper.crmphase_policy = action
+        wrapper.crmphase_method_policies = dict(by_method)
         return wrapper
 
     return decorator

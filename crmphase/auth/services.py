@@ -56,12 +56,65 @@ def user_by_email(email: str) -> User | None:
 
 def authenticate(email: str, password: str) -> User | None:
     """The active user with these credentials, or None. Same cost whether or not the
-    email exists, so that the answer and its timing reveal nothing."""
+    email exists, so that the answer and its timing reveal nothing. A failure is counted
+    (see :func:`count_login_failure`) whether or not the email exists."""
     user = user_by_email(email)
     ok = verify_password(user.password_hash if user else None, password)
     if user and ok and user.active:
         return user
+    count_login_failure(email, user)
     return None
+
+
+LOGIN_FAILURE_BURST = 5
+LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+
+
+def _failure_counter():
+    """The counter store of login failures: the rate limiter's storage (memory, or Redis
+    when ``CRMPHASE_RATELIMIT_STORAGE`` points there), so that every gunicorn worker
+    counts the same failures."""
+    from flask import current_app
+    from limits.storage import storage_from_string
+
+    store = current_app.extensions.get("crmphase_login_failures")
+    if store is None:
+        store = storage_from_string(
+            current_app.config.get("RATELIMIT_STORAGE_URI") or "memory://",
+            **(current_app.config.get("RATELIMIT_STORAGE_OPTIONS") or {}),
+        )
+        current_app.extensions["crmphase_login_failures"] = store
+    return store
+
+
+def count_login_failure(email: str, user: User | None) -> int:
+    """Count one failed sign-in for ``email``; the burst's fifth failure within 15 minutes
+    writes one ``auth.login_failures`` event (for known and unknown emails alike)."""
+    from flask import current_app
+
+    email = normalise_email(email)[:254]
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
+    key = f"{prefix}crmphase/login-failures/{_digest(email)}"
+    try:
+        failures = _failure_counter().incr(key, LOGIN_FAILURE_WINDOW_SECONDS)
+    except Exception:  # the counter store is down: signing in must still work
+        current_app.logger.warning("login failure counter unavailable", exc_info=True)
+        return 0
+    if failures == LOGIN_FAILURE_BURST:
+        record_event(
+            None,
+            "auth.login_failures",
+            "user",
+            user.id if user else None,
+            after={
+                "email": email,
+                "known_user": user is not None,
+                "failures": failures,
+                "window_minutes": LOGIN_FAILURE_WINDOW_SECONDS // 60,
+            },
+        )
+        db.session.commit()
+    return failures
 
 
 def _digest(token: str) -> str:
@@ -99,14 +152,54 @@ def user_for_token(plain: str) -> User | None:
     return token.user
 
 
-def revoke_token(token_id: int, actor) -> ApiToken:
+def create_own_token(actor: User, name: str) -> tuple[ApiToken, str]:
+    """Issue a token to ``actor`` with a label; return the token row and the plain token,
+    which is shown once and never stored."""
+    name = (name or "").strip()
+    errors = FieldErrors()
+    if not name:
+        errors.add("name", "give the token a name you will recognise, e.g. 'BI export'")
+    elif len(name) > 80:
+        errors.add("name", "use at most 80 characters")
+    errors.raise_if_any()
+    plain = issue_token(actor, name, actor=actor)
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _digest(plain)))
+    return token, plain
+
+
+def get_token(token_id: int) -> ApiToken:
     token = db.session.get(ApiToken, token_id)
     if token is None:
         raise NotFound(f"no token {token_id}")
+    return token
+
+
+def token_query(*, user_id: int | None = None):
+    """Tokens, newest first, with their owners; only ``user_id``'s when given."""
+    from sqlalchemy.orm import selectinload
+
+    query = (
+        sa.select(ApiToken)
+        .options(selectinload(ApiToken.user))
+        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())
+    )
+    if user_id is not None:
+        query = query.where(ApiToken.user_id == user_id)
+    return query
+
+
+def revoke_token(token_id: int, actor) -> ApiToken:
+    """Revoke a token (idempotent). The row stays, so the audit trail can name it."""
+    token = get_token(token_id)
     if token.revoked_at is None:
         token.revoked_at = clock.now()
         record_event(
-            actor, "token.revoked", "api_token", token.id, after={"user_id": token.user_id}
+            actor,
+            "token.revoked",
+            "api_token",
+            token.id,
+            before={"revoked_at": None},
+            after={"user_id": token.user_id, "name": token.name, "prefix": token.prefix},
         )
         db.session.commit()
     return token

@@ -8,13 +8,14 @@ from flask_login import login_user, logout_user
 from crmphase.auth import services
 from crmphase.auth.forms import LoginForm
 from crmphase.auth.policy import Action, permission_required, public
-from crmphase.extensions import limiter
 
 bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and not urlsplit(target).netloc and target.startswith("/") and "//" not in target:
+    # a local path only; browsers read "/\\host" as "//host", so no backslash either
+    local = target and target.startswith("/") and "//" not in target and "\\" not in target
+    if local and not urlsplit(target).netloc:
         return target
     return url_for("dashboard.index")
 
@@ -23,8 +24,16 @@ def _login_limit() -> str:
     return current_app.config["CRMPHASE_LOGIN_LIMIT"]
 
 
+def apply_rate_limits(app) -> None:
+    """Limit sign-in attempts per client address (``CRMPHASE_LOGIN_LIMIT``), counted in
+    ``CRMPHASE_RATELIMIT_STORAGE`` so that every gunicorn worker sees the same count."""
+    limiter = app.extensions["crmphase_limiter"]
+    app.view_functions["auth.login"] = limiter.limit(_login_limit, methods=["POST"])(
+        app.view_functions["auth.login"]
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 @public
 def login():
     form = LoginForm()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,6 +14,9 @@ from crmphase.auth.models import User
 from crmphase.database import UTCDateTime, enum_check
 from crmphase.extensions import db
 from crmphase.metrics.roi import Cadence, Direction, EntryKind
+
+if TYPE_CHECKING:
+    from crmphase.programs.models import Project
 
 MEASUREMENT_SOURCES = ("manual", "import", "api", "job")
 COST_CATEGORIES = ("software", "services", "people", "training", "other")
@@ -48,6 +52,10 @@ class Kpi(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     owner: Mapped[User | None] = relationship()
+    project: Mapped[Project] = relationship()
+    revisions: Mapped[list[KpiRevision]] = relationship(
+        order_by="KpiRevision.revised_at.desc(), KpiRevision.id.desc()", viewonly=True
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -95,6 +103,11 @@ class Measurement(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     recorded_by: Mapped[User | None] = relationship()
+    kpi: Mapped[Kpi] = relationship()
+    revisions: Mapped[list[MeasurementRevision]] = relationship(
+        order_by="MeasurementRevision.replaced_at.desc(), MeasurementRevision.id.desc()",
+        viewonly=True,
+    )
 
     def __repr__(self) -> str:
         return f"<Measurement kpi {self.kpi_id} {self.period}={self.value}>"
@@ -114,6 +127,9 @@ class MeasurementRevision(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     replaced_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+    replaced_by: Mapped[User | None] = relationship(foreign_keys=[replaced_by_id])
 
     def __repr__(self) -> str:
         return f"<MeasurementRevision {self.id} of {self.measurement_id}={self.value}>"
@@ -141,6 +157,9 @@ class CostEntry(_MoneyEntry, db.Model):
     category: Mapped[str] = mapped_column(sa.String(10), default="other")
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
+    project: Mapped[Project] = relationship()
+    recorded_by: Mapped[User | None] = relationship()
+
     def __repr__(self) -> str:
         return f"<CostEntry {self.id} {self.kind} {self.period} {self.amount}>"
 
@@ -156,6 +175,9 @@ class BenefitEntry(_MoneyEntry, db.Model):
     project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"))
     category: Mapped[str] = mapped_column(sa.String(40), default="")
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    project: Mapped[Project] = relationship()
+    recorded_by: Mapped[User | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<BenefitEntry {self.id} {self.kind} {self.period} {self.amount}>"

@@ -7,6 +7,7 @@ Flask, no database, no clock — callers pass "today" and say which periods a pr
 from __future__ import annotations
 
 import decimal
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -155,12 +156,20 @@ def npv(
         growth = 1 + parse_decimal(discount_rate)
         total = sum(
             (
-                amount / growth ** (Decimal(month.months_since(first)) / 12)
+                amount / _discount_factor(growth, month.months_since(first))
                 for month, amount in net_by_period.items()
             ),
             Decimal(0),
         )
         return round_half_up(total)
+
+
+@functools.lru_cache(maxsize=4096)
+def _discount_factor(growth: Decimal, months: int) -> Decimal:
+    """(1 + r)^(months / 12) at NPV precision; cached, as portfolios share rates and months."""
+    with decimal.localcontext() as ctx:
+        ctx.prec = _NPV_PRECISION
+        return growth ** (Decimal(months) / 12)
 
 
 def roi_figures(

@@ -150,8 +150,14 @@ class ProjectTracking:
         return [kp for kp in self.kpi_periods(through=through, today=today) if kp.missing]
 
 
-def load_tracking(project_ids: Iterable[int], *, through: Period) -> dict[int, ProjectTracking]:
-    """Tracking facts for many projects in four queries."""
+def load_tracking(
+    project_ids: Iterable[int], *, through: Period, since: Period | None = None
+) -> dict[int, ProjectTracking]:
+    """Tracking facts for many projects in four queries.
+
+    ``since`` limits the measured periods read to ``since``..``through`` (for callers that
+    look at those periods only, e.g. one period's coverage).
+    """
     import sqlalchemy as sa
 
     from crmphase.extensions import db
@@ -204,7 +210,9 @@ def load_tracking(project_ids: Iterable[int], *, through: Period) -> dict[int, P
         chunk = kpi_ids[chunk_start : chunk_start + 900]
         for kpi_id, period in db.session.execute(
             sa.select(Measurement.kpi_id, Measurement.period).where(
-                Measurement.kpi_id.in_(chunk), Measurement.period <= str(through)
+                Measurement.kpi_id.in_(chunk),
+                Measurement.period <= str(through),
+                Measurement.period >= str(since) if since else sa.true(),
             )
         ):
             measured[kpi_id].add(Period.parse(period))

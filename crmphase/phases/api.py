@@ -103,6 +103,7 @@ class GateReviews(MethodView):
         project = get_project(project_id)
         return _page(services.reviews_query(project.id), args)
 
+    @permission_required(Action.GATE_REVIEW_REQUEST)
     @blp.arguments(ReviewSchema)
     @blp.response(201, ReviewSchema)
     def post(self, data, project_id):

@@ -11,8 +11,12 @@ there write nothing, and a second review is never requested while one waits.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from datetime import UTC, date, datetime, time, timedelta
+
 import sqlalchemy as sa
 
+from crmphase import clock
 from crmphase.auth.models import User
 from crmphase.errors import DomainError
 from crmphase.extensions import db
@@ -53,8 +57,31 @@ def _tick_all(project: Project) -> None:
             services.set_criterion(project.manager, project, criterion.key, True, evidence)
 
 
-def drive_to(project: Project, target: Phase) -> int:
-    """Take ``project`` through go decisions up to ``target``; return how many were taken."""
+def gate_dates(project: Project) -> dict[Phase, date]:
+    """When the demo takes each gate: strategize ends two months before the planned start,
+    evaluate at the planned start, execute the day after the planned end (never later than
+    today), so the history of decisions matches the measurements the demo seeds."""
+    if project.planned_start is None:
+        return {}
+    start, end = project.planned_start, project.planned_end or project.planned_start
+    today = clock.today()
+    dates = {
+        Phase.STRATEGIZE: start - timedelta(days=61),
+        Phase.EVALUATE: start,
+        Phase.EXECUTE: end + timedelta(days=1),
+    }
+    return {phase: min(day, today) for phase, day in dates.items()}
+
+
+def _at(day: date | None):
+    if day is None:
+        return nullcontext()
+    return clock.frozen(datetime.combine(day, time(10, 0), tzinfo=UTC))
+
+
+def drive_to(project: Project, target: Phase, dates: dict[Phase, date] | None = None) -> int:
+    """Take ``project`` through go decisions up to ``target``; return how many were taken.
+    ``dates`` says on which day each gate is taken (default: now)."""
     decider = _decider(project)
     taken = 0
     while (
@@ -63,14 +90,17 @@ def drive_to(project: Project, target: Phase) -> int:
         and PHASE_ORDER.index(Phase(project.phase)) < PHASE_ORDER.index(target)
     ):
         phase = Phase(project.phase)
-        _tick_all(project)
-        if services.pending_review(project.id) is None:
-            services.request_review(project.manager, project, "Ready for the steering committee")
-        try:
-            services.decide(decider, project, "go", RATIONALE.get(phase, "Gate criteria met."))
-        except DomainError:
-            db.session.rollback()
-            break  # an automatic criterion is not met yet; the review waits in the queue
+        with _at((dates or {}).get(phase)):
+            _tick_all(project)
+            if services.pending_review(project.id) is None:
+                services.request_review(
+                    project.manager, project, "Ready for the steering committee"
+                )
+            try:
+                services.decide(decider, project, "go", RATIONALE.get(phase, "Gate criteria met."))
+            except DomainError:
+                db.session.rollback()
+                break  # an automatic criterion is not met yet; the review waits in the queue
         taken += 1
     return taken
 
@@ -87,7 +117,7 @@ def add_demo_gates() -> list[str]:
     for project in projects:
         services.enter_gate(project)
         db.session.commit()
-        moved += drive_to(project, Phase(targets[project.name]))
+        moved += drive_to(project, Phase(targets[project.name]), gate_dates(project))
         if project.phase != targets[project.name]:
             waiting += 1
     return [f"gates: {moved} go decision(s) taken; {waiting} project(s) waiting for a review"]

@@ -221,7 +221,7 @@ def queue():
 
 
 @bp.route("/programs/<int:program_id>/criteria", methods=["GET", "POST"])
-@permission_required(Action.READ)
+@permission_required(Action.READ, POST=Action.PROGRAM_MANAGE)
 def program_criteria(program_id):
     program = get_program(program_id)
     may_manage = can(current_actor(), Action.PROGRAM_MANAGE)

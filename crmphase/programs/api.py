@@ -34,6 +34,7 @@ class Programs(MethodView):
         """List programs, by name."""
         return page_body(_page(services.program_query(), args))
 
+    @permission_required(Action.PROGRAM_MANAGE)
     @blp.arguments(ProgramSchema)
     @blp.response(201, ProgramSchema)
     def post(self, data):
@@ -51,6 +52,7 @@ class ProgramItem(MethodView):
         """One program."""
         return services.get_program(program_id)
 
+    @permission_required(Action.PROGRAM_MANAGE)
     @blp.arguments(ProgramUpdateSchema)
     @blp.response(200, ProgramSchema)
     def patch(self, data, program_id):
@@ -79,6 +81,7 @@ class Projects(MethodView):
         )
         return page_body(_page(query, args))
 
+    @permission_required(Action.PROJECT_CREATE)
     @blp.arguments(ProjectSchema)
     @blp.response(201, ProjectSchema)
     def post(self, data):
@@ -96,6 +99,7 @@ class ProjectItem(MethodView):
         """One project."""
         return services.get_project(project_id)
 
+    @permission_required(Action.PROJECT_EDIT)
     @blp.arguments(ProjectUpdateSchema)
     @blp.response(200, ProjectSchema)
     def patch(self, data, project_id):

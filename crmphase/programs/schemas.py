@@ -9,6 +9,13 @@ from crmphase.programs.models import Department
 Str = ma.fields.String
 
 
+def _annual_rate(value) -> None:
+    if value is not None and not (0 <= value < 1):
+        raise ma.ValidationError(
+            "the annual discount rate is a fraction from 0 to below 1, e.g. 0.08"
+        )
+
+
 class ProgramSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
     name = Str(required=True, validate=ma.validate.Length(min=1, max=120))
@@ -16,12 +23,15 @@ class ProgramSchema(ma.Schema):
     executive_sponsor = Str(load_default="", validate=ma.validate.Length(max=120))
     crmo_id = ma.fields.Integer(allow_none=True, load_default=None)
     steering_member_ids = ma.fields.List(ma.fields.Integer(), load_default=list)
+    # Travels as a decimal string; documented as one (a Range validator would document
+    # "minimum": "0" as a string, which is not a valid OpenAPI schema).
     discount_rate = ma.fields.Decimal(
         as_string=True,
         load_default=None,
         allow_none=True,
         allow_nan=False,
-        validate=ma.validate.Range(min=0, max=1, max_inclusive=False),
+        validate=_annual_rate,
+        metadata={"type": "string", "format": "decimal", "example": "0.08"},
     )
     bite_size_max_months = ma.fields.Integer(
         load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=120)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crmphase import clock
-from crmphase.audit.services import changed_fields, record_event
+from crmphase.audit.services import _plain, changed_fields, record_event
 from crmphase.auth.models import User
 from crmphase.auth.roles import Role
 from crmphase.errors import Conflict, FieldErrors, NotFound
@@ -175,7 +175,7 @@ def update_program(actor, program: Program, data: dict, expected_version: int) -
             after=new,
             program_id=program.id,
         )
-    _commit_versioned(program, "program")
+    _commit_versioned(program, "program", expected_version)
     return program
 
 
@@ -281,8 +281,14 @@ def update_project(actor, project: Project, data: dict, expected_version: int) -
             project_id=project.id,
             program_id=project.program_id,
         )
-    _commit_versioned(project, "project")
+    _commit_versioned(project, "project", expected_version)
     return project
+
+
+def saved_values(obj) -> dict:
+    """The saved values of a program or project, JSON-ready (for a 409's ``current``)."""
+    values = program_values(obj) if isinstance(obj, Program) else project_values(obj)
+    return _plain(values)
 
 
 def _check_version(obj, expected_version, what: str) -> None:
@@ -291,23 +297,42 @@ def _check_version(obj, expected_version, what: str) -> None:
 
         raise ValidationFailed.one("version", f"send the {what}'s version you edited")
     if int(expected_version) != obj.version:
-        current = obj.version
+        current_version = obj.version
+        current = saved_values(obj)
         db.session.rollback()
         raise Conflict(
             f"this {what} was changed by someone else (you edited version {expected_version}, "
-            f"it is now at version {current}); reload it and apply your change again",
+            f"it is now at version {current_version}); your changes were not saved. Compare "
+            "them with the saved values and apply them again",
             your_version=int(expected_version),
-            current_version=current,
+            current_version=current_version,
+            current=current,
         )
 
 
-def _commit_versioned(obj, what: str) -> None:
-    """Commit; the version column makes a concurrent update fail instead of overwriting."""
+def _commit_versioned(obj, what: str, expected_version: int | None = None) -> None:
+    """Commit; the version column makes a concurrent update fail instead of overwriting.
+
+    The object is not expired by the commit: the answer then shows this save (its values
+    and its version), not a reload that may already hold someone else's later save.
+    """
+    session = db.session()
+    expire_on_commit = session.expire_on_commit
+    session.expire_on_commit = False
     try:
-        db.session.commit()
+        session.commit()
     except StaleDataError:
         db.session.rollback()
-        raise Conflict(f"this {what} was changed by someone else at the same time; reload it")
+        db.session.refresh(obj)
+        raise Conflict(
+            f"this {what} was changed by someone else at the same time; your changes were "
+            "not saved. Compare them with the saved values and apply them again",
+            your_version=expected_version,
+            current_version=obj.version,
+            current=saved_values(obj),
+        )
+    finally:
+        session.expire_on_commit = expire_on_commit
 
 
 def project_query(
@@ -319,7 +344,7 @@ def project_query(
         .options(
             selectinload(Project.program),
             selectinload(Project.manager),
-            selectinload(Project.team_members),  # the API lists team_member_ids
+            selectinload(Project.team_members),
         )
         .order_by(Project.name, Project.id)
     )

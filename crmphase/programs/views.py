@@ -3,10 +3,11 @@
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
+from crmphase.audit.services import _plain
 from crmphase.auth.models import User
 from crmphase.auth.policy import Action, authorize, can, current_actor, permission_required
 from crmphase.auth.roles import Role
-from crmphase.errors import ValidationFailed
+from crmphase.errors import Conflict, ValidationFailed
 from crmphase.extensions import db
 from crmphase.forms import apply_errors, choices, money_value
 from crmphase.phases.rules import Phase, ProjectState
@@ -46,6 +47,33 @@ def _prepare_program_form(form: ProgramForm) -> ProgramForm:
     form.crmo_id.choices = [*choices([("", "—")]), *_user_choices(Role.CRMO)]
     form.steering_member_ids.choices = _user_choices(Role.STEERING, Role.CRMO)
     return form
+
+
+def _shown(field, value) -> str:
+    """A saved or submitted value as the form shows it (names for ids)."""
+    labels = {str(value): label for value, label, *_ in (getattr(field, "choices", None) or [])}
+    values = value if isinstance(value, list) else [value]
+    shown = [labels.get(str(v), "—" if v in (None, "") else str(v)) for v in values]
+    return ", ".join(shown) or "—"
+
+
+def _conflict(form, exc: Conflict, submitted: dict):
+    """After a 409: keep the user's values, show the saved ones beside them, and take the
+    current version so that saving again deliberately replaces what is saved."""
+    current = exc.extra.get("current") or {}
+    submitted = _plain(submitted)
+    rows = [
+        {
+            "label": form[name].label.text,
+            "saved": _shown(form[name], saved),
+            "yours": _shown(form[name], submitted.get(name)),
+        }
+        for name, saved in current.items()
+        if name in form and saved != submitted.get(name)
+    ]
+    form.version.data = exc.extra.get("current_version")
+    form.form_errors.append(exc.detail)
+    return {"conflict_rows": rows}
 
 
 @bp.route("/programs")
@@ -105,6 +133,11 @@ def program_edit(program_id):
             )
         except ValidationFailed as exc:
             apply_errors(form, exc)
+        except Conflict as exc:
+            conflict = _conflict(form, exc, _program_data(form))
+            return render_template(
+                "programs/program_form.html", form=form, program=program, **conflict
+            ), 409
         else:
             flash("Program saved.", "success")
             return redirect(url_for("programs.program_detail", program_id=program.id))
@@ -219,6 +252,11 @@ def project_edit(project_id):
             )
         except ValidationFailed as exc:
             apply_errors(form, exc)
+        except Conflict as exc:
+            conflict = _conflict(form, exc, _project_data(form))
+            return render_template(
+                "programs/project_form.html", form=form, project=project, **conflict
+            ), 409
         else:
             flash("Project saved.", "success")
             return redirect(url_for("programs.project_detail", project_id=project.id))

@@ -1,0 +1,126 @@
+"""Fixtures of the trust tests: fresh databases and apps built with production settings."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from crmphase import create_app
+
+
+def _pg_admin_engine(url: str) -> sa.Engine:
+    admin = make_url(url).set(drivername="postgresql+psycopg", database="postgres")
+    return sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+
+
+def pg_admin_execute(url: str, *statements: str) -> list:
+    """Run statements as the server's admin (on the ``postgres`` database); return rows of
+    the last one."""
+    engine = _pg_admin_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = []
+            for statement in statements:
+                result = conn.exec_driver_sql(statement)
+                rows = list(result) if result.returns_rows else []
+            return rows
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def fresh_database_url(database_url, tmp_path):
+    """An empty database of the same kind as the session's (new SQLite file or new
+    PostgreSQL database), dropped after the test."""
+    if database_url.startswith("postgresql"):
+        name = f"crmphase_trust_{os.getpid()}_{secrets.token_hex(4)}"
+        pg_admin_execute(database_url, f'CREATE DATABASE "{name}"')
+        url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+        try:
+            yield url
+        finally:
+            pg_admin_execute(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        yield f"sqlite:///{Path(tmp_path) / 'fresh.sqlite3'}"
+
+
+@pytest.fixture
+def build_app(tmp_path):
+    """``build_app(url, migrate=True, **config)`` → an app on ``url`` with the production
+    defaults (CSRF, rate limits, secure cookies) unless ``config`` overrides them."""
+    built = []
+
+    def build(url: str, *, migrate: bool = True, **config):
+        is_pg = url.startswith("postgresql")
+        settings = {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True}
+            if is_pg
+            else {"connect_args": {"timeout": 15}},
+            "CRMPHASE_EXPORT_DIR": str(tmp_path / "exports"),
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+        settings.update(config)
+        app = create_app(settings)
+        if migrate:
+            from flask_migrate import upgrade
+
+            with app.app_context():
+                upgrade()
+        built.append(app)
+        return app
+
+    yield build
+    from crmphase.extensions import db
+
+    for app in built:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def seed_user():
+    """``seed_user(app, role)`` → (user id, email, API token) committed in ``app``'s database."""
+    from crmphase.auth import services
+
+    def seed(app, role: str = "crmo", password: str = "correct horse battery staple"):
+        with app.app_context():
+            email = f"{role}-{secrets.token_hex(3)}@example.com"
+            user = services.create_user(email, role, password)
+            token = services.issue_token(user, "test")
+            return user.id, email, token
+
+    return seed
+
+
+FALLBACK_VALUES = (1, "2026-01", "x")
+
+
+def build_path(rule, known: dict | None = None) -> str:
+    """A URL for ``rule`` with its parameters filled from ``known`` (by name), else with
+    the first fallback its converter accepts (routes added by other branches included)."""
+    from werkzeug.routing.exceptions import BuildError
+
+    known = known or {}
+    values = {}
+    for name in rule.arguments:
+        converter = rule._converters.get(name)
+        candidates = ([known[name]] if name in known else []) + list(FALLBACK_VALUES)
+        for candidate in candidates:
+            try:
+                if converter is not None:
+                    converter.to_url(candidate)
+            except Exception:  # noqa: S112 — try the next kind of value
+                continue
+            values[name] = candidate
+            break
+    try:
+        return rule.build(values, append_unknown=False)[1]
+    except (BuildError, ValueError, TypeError) as exc:
+        raise AssertionError(f"cannot build a URL for {rule.rule} from {values}") from exc
