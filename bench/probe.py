@@ -95,10 +95,10 @@ def history(args) -> dict:
                 source = sa.select(*(table.c[name] for name in columns), sa.literal(period)).where(
                     table.c.period == str(last)
                 )
-                result = db.session.execute(
-                    table.insert().from_select([*columns, "period"], source)
+                db.session.execute(table.insert().from_select([*columns, "period"], source))
+                rows += db.session.scalar(
+                    sa.select(sa.func.count()).select_from(table).where(table.c.period == period)
                 )
-                rows += result.rowcount
             db.session.commit()
             with db.engine.connect() as connection:
                 connection.exec_driver_sql("ANALYZE roi_snapshots")
