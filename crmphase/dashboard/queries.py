@@ -1,0 +1,537 @@
+"""Read-only queries behind the dashboard, its lists and its API.
+
+Every figure is aggregated in SQL over one period's ROI snapshots (or over the current
+projects, reviews and alerts); the trends read a window of periods with one GROUP BY.
+The number of statements never depends on how many projects or periods there are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from math import ceil
+
+import sqlalchemy as sa
+
+from crmphase.auth.models import User
+from crmphase.dashboard.rules import (
+    KPI_STATUSES,
+    ROI_TREND_MONTHS,
+    TREND_MONTHS,
+    DashboardFilters,
+    age_in_days,
+    kpi_entries,
+    kpi_status_counts,
+    review_overdue_cutoff,
+)
+from crmphase.extensions import db
+from crmphase.metrics.models import Alert, RoiSnapshot
+from crmphase.metrics.portfolio import Totals, portfolio_totals, totals_by_program
+from crmphase.metrics.roi import Coverage, roi_pct
+from crmphase.periods import Period, period_range
+from crmphase.phases.models import GateReview
+from crmphase.programs.models import Program, Project
+
+S = RoiSnapshot
+TOP = 5  # items of each work list shown on the dashboard itself
+
+
+def _money(value) -> Decimal:
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
+def _snapshots_in(query, f: DashboardFilters):
+    if f.program_id:
+        query = query.where(S.program_id == f.program_id)
+    if f.department:
+        query = query.where(S.department == f.department)
+    return query
+
+
+def _projects_in(query, f: DashboardFilters):
+    if f.program_id:
+        query = query.where(Project.program_id == f.program_id)
+    if f.department:
+        query = query.where(Project.department == f.department)
+    return query
+
+
+# --- paging of row queries -------------------------------------------------------------
+
+
+@dataclass
+class RowPage:
+    """A page of rows, with the attributes the ``pager`` macro reads."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(ceil(self.total / self.per_page), 1) if self.per_page else 1
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def count_rows(query) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+    )
+
+
+def paginate_rows(query, page: int, per_page: int) -> RowPage:
+    """Two statements: the count and the page (pages past the end come back empty)."""
+    page = max(page, 1)
+    total = count_rows(query)
+    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return RowPage(list(rows), page, per_page, total)
+
+
+def paginate_list(items: list, page: int, per_page: int) -> RowPage:
+    page = max(page, 1)
+    start = (page - 1) * per_page
+    return RowPage(items[start : start + per_page], page, per_page, len(items))
+
+
+# --- trends ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoveragePoint:
+    period: Period
+    coverage: Coverage
+
+
+def coverage_trend(f: DashboardFilters, months: int = TREND_MONTHS) -> list[CoveragePoint]:
+    """Measurement coverage of each of the ``months`` periods ending with ``f.period``."""
+    first = f.period.shift(-(months - 1))
+    query = _snapshots_in(
+        sa.select(
+            S.period,
+            sa.func.coalesce(sa.func.sum(S.due_count), 0),
+            sa.func.coalesce(sa.func.sum(S.measured_count), 0),
+        )
+        .where(S.period >= str(first), S.period <= str(f.period))
+        .group_by(S.period),
+        f,
+    )
+    found = {row[0]: (int(row[1]), int(row[2])) for row in db.session.execute(query)}
+    points = []
+    for period in period_range(first, f.period):
+        due, measured = found.get(str(period), (0, 0))
+        points.append(CoveragePoint(period, Coverage(measured=min(measured, due), due=due)))
+    return points
+
+
+@dataclass(frozen=True)
+class MoneyPoint:
+    """Portfolio cumulative cost and benefit at the end of a period, actual and plan."""
+
+    period: Period
+    projects: int
+    actual_cost: Decimal
+    actual_benefit: Decimal
+    plan_cost: Decimal
+    plan_benefit: Decimal
+
+
+def money_trend(f: DashboardFilters, months: int = ROI_TREND_MONTHS) -> list[MoneyPoint]:
+    """Cumulative cost and benefit, actual and plan, for each period with snapshots."""
+    first = f.period.shift(-(months - 1))
+    query = _snapshots_in(
+        sa.select(
+            S.period,
+            sa.func.count(S.id),
+            sa.func.sum(S.actual_cumulative_cost),
+            sa.func.sum(S.actual_cumulative_benefit),
+            sa.func.sum(S.plan_cumulative_cost),
+            sa.func.sum(S.plan_cumulative_benefit),
+        )
+        .where(S.period >= str(first), S.period <= str(f.period))
+        .group_by(S.period)
+        .order_by(S.period),
+        f,
+    )
+    return [
+        MoneyPoint(
+            Period.parse(row[0]),
+            int(row[1]),
+            _money(row[2]),
+            _money(row[3]),
+            _money(row[4]),
+            _money(row[5]),
+        )
+        for row in db.session.execute(query)
+    ]
+
+
+@dataclass
+class ProgramRoiSeries:
+    program_id: int
+    name: str
+    points: list[tuple[Period, Decimal | None]] = field(default_factory=list)
+
+
+def roi_trend_by_program(
+    f: DashboardFilters, months: int = ROI_TREND_MONTHS
+) -> list[ProgramRoiSeries]:
+    """Actual ROI % of each program in each period with snapshots (summed net over summed
+    cost, as the portfolio totals compute it)."""
+    first = f.period.shift(-(months - 1))
+    query = _snapshots_in(
+        sa.select(
+            Program.id,
+            Program.name,
+            S.period,
+            sa.func.sum(S.actual_net_benefit),
+            sa.func.sum(S.actual_cumulative_cost),
+        )
+        .join(Program, Program.id == S.program_id)
+        .where(S.period >= str(first), S.period <= str(f.period))
+        .group_by(Program.id, Program.name, S.period)
+        .order_by(Program.name, S.period),
+        f,
+    )
+    series: dict[int, ProgramRoiSeries] = {}
+    for program_id, name, period, net, cost in db.session.execute(query):
+        entry = series.setdefault(program_id, ProgramRoiSeries(program_id, name))
+        entry.points.append((Period.parse(period), roi_pct(_money(net), _money(cost))))
+    return list(series.values())
+
+
+# --- where projects stand now ------------------------------------------------------------
+
+
+def funnel(f: DashboardFilters) -> dict[tuple[str, str], int]:
+    """Current projects per (phase, state)."""
+    query = _projects_in(
+        sa.select(Project.phase, Project.state, sa.func.count(Project.id)).group_by(
+            Project.phase, Project.state
+        ),
+        f,
+    )
+    return {(phase, state): int(n) for phase, state, n in db.session.execute(query)}
+
+
+def ownership(f: DashboardFilters) -> dict[tuple[str, str], int]:
+    """Active projects per (department, phase): who owns which part of CRM."""
+    query = _projects_in(
+        sa.select(Project.department, Project.phase, sa.func.count(Project.id))
+        .where(Project.state == "active")
+        .group_by(Project.department, Project.phase),
+        f,
+    )
+    return {(dept, phase): int(n) for dept, phase, n in db.session.execute(query)}
+
+
+# --- work lists ------------------------------------------------------------------------
+
+
+def snapshots_query(f: DashboardFilters):
+    """The period's project snapshots, with project and program names, by project name."""
+    return _snapshots_in(
+        sa.select(S, Project.name.label("project_name"), Program.name.label("program_name"))
+        .join(Project, Project.id == S.project_id)
+        .join(Program, Program.id == S.program_id)
+        .where(S.period == str(f.period))
+        .order_by(Program.name, Project.name),
+        f,
+    )
+
+
+def overruns_query(f: DashboardFilters):
+    """Projects whose actual cumulative cost exceeds their budget in the period, worst
+    overrun first."""
+    overrun = (S.actual_cumulative_cost - S.budget).label("overrun")
+    return _snapshots_in(
+        sa.select(
+            S.project_id,
+            Project.name.label("project_name"),
+            Program.name.label("program_name"),
+            S.department,
+            S.phase,
+            S.budget,
+            S.actual_cumulative_cost,
+            S.plan_cumulative_cost,
+            overrun,
+        )
+        .join(Project, Project.id == S.project_id)
+        .join(Program, Program.id == S.program_id)
+        .where(
+            S.period == str(f.period),
+            S.budget.is_not(None),
+            S.actual_cumulative_cost > S.budget,
+        )
+        .order_by(overrun.desc(), Project.name),
+        f,
+    )
+
+
+def unmeasured_query(f: DashboardFilters, *, manager_id: int | None = None):
+    """Projects with missing measurements: an open missing-measurement alert for the
+    period or earlier, or fewer KPIs measured than due in the period's snapshot.
+    Oldest missing period first."""
+    alerts = (
+        sa.select(
+            Alert.project_id,
+            sa.func.count(Alert.id).label("missing"),
+            sa.func.min(Alert.period).label("oldest"),
+        )
+        .where(
+            Alert.kind == "missing_measurement",
+            Alert.resolved_at.is_(None),
+            Alert.period <= str(f.period),
+        )
+        .group_by(Alert.project_id)
+        .subquery()
+    )
+    snap = (
+        sa.select(S.project_id, S.due_count, S.measured_count)
+        .where(S.period == str(f.period))
+        .subquery()
+    )
+    oldest = sa.func.coalesce(alerts.c.oldest, str(f.period))
+    query = _projects_in(
+        sa.select(
+            Project.id.label("project_id"),
+            Project.name.label("project_name"),
+            Program.name.label("program_name"),
+            Project.department,
+            Project.phase,
+            User.name.label("manager_name"),
+            sa.func.coalesce(alerts.c.missing, 0).label("missing"),
+            oldest.label("oldest"),
+            snap.c.due_count,
+            snap.c.measured_count,
+        )
+        .join(Program, Program.id == Project.program_id)
+        .join(User, User.id == Project.manager_id)
+        .outerjoin(alerts, alerts.c.project_id == Project.id)
+        .outerjoin(snap, snap.c.project_id == Project.id)
+        .where(
+            sa.or_(
+                alerts.c.project_id.is_not(None),
+                snap.c.due_count > snap.c.measured_count,
+            )
+        )
+        .order_by(oldest, Project.name),
+        f,
+    )
+    if manager_id is not None:
+        query = query.where(Project.manager_id == manager_id)
+    return query
+
+
+@dataclass(frozen=True)
+class OffTrackKpi:
+    project_id: int
+    project_name: str
+    program_name: str
+    name: str
+    unit: str
+    latest: str | None
+    attainment: str | None
+    expected: str | None
+
+
+def _sort_number(text) -> Decimal:
+    try:
+        return Decimal(str(text))
+    except (ArithmeticError, ValueError):
+        return Decimal("Infinity")
+
+
+def kpi_details_of_period(f: DashboardFilters) -> list:
+    """``(project_id, project_name, program_name, kpi_details)`` of the period's snapshots."""
+    query = _snapshots_in(
+        sa.select(S.project_id, Project.name, Program.name, S.kpi_details)
+        .join(Project, Project.id == S.project_id)
+        .join(Program, Program.id == S.program_id)
+        .where(S.period == str(f.period))
+        .order_by(Project.name),
+        f,
+    )
+    return db.session.execute(query).all()
+
+
+def off_track_kpis(rows, status: str = "off_track") -> list[OffTrackKpi]:
+    """The KPIs of ``status`` (default: off track) among the rows of
+    :func:`kpi_details_of_period`, least attained first. An unknown status in a snapshot
+    counts as no data, as in the KPI status chart."""
+    found = []
+    for project_id, project_name, program_name, details in rows:
+        for kpi in kpi_entries(details):
+            kpi_status = kpi.get("status") if kpi.get("status") in KPI_STATUSES else "no_data"
+            if kpi_status != status:
+                continue
+            found.append(
+                OffTrackKpi(
+                    project_id,
+                    project_name,
+                    program_name,
+                    str(kpi.get("name") or f"KPI {kpi.get('kpi_id', '?')}"),
+                    str(kpi.get("unit") or ""),
+                    None if kpi.get("latest") is None else str(kpi["latest"]),
+                    None if kpi.get("attainment") is None else str(kpi["attainment"]),
+                    None if kpi.get("expected") is None else str(kpi["expected"]),
+                )
+            )
+    found.sort(key=lambda k: (_sort_number(k.attainment), k.project_name, k.name))
+    return found
+
+
+def pending_reviews_query(f: DashboardFilters, *, decider: User | None = None):
+    """Gate reviews waiting for a decision, oldest request first. With ``decider``: only
+    those that user may decide (nobody decides a gate of a project they manage)."""
+    query = _projects_in(
+        sa.select(
+            GateReview.id.label("review_id"),
+            GateReview.project_id,
+            GateReview.phase,
+            GateReview.requested_at,
+            Project.name.label("project_name"),
+            Program.name.label("program_name"),
+            User.name.label("requested_by"),
+        )
+        .join(Project, Project.id == GateReview.project_id)
+        .join(Program, Program.id == Project.program_id)
+        .join(User, User.id == GateReview.requested_by_id)
+        .where(GateReview.status == "pending")
+        .order_by(GateReview.requested_at, GateReview.id),
+        f,
+    )
+    if decider is not None:
+        query = query.where(Project.manager_id != decider.id)
+    return query
+
+
+def overdue_reviews_query(f: DashboardFilters, today: date):
+    """Active manage projects whose periodic review (every three months) is overdue,
+    longest overdue first."""
+    since = sa.func.coalesce(Project.last_review_on, Project.phase_entered_on)
+    return _projects_in(
+        sa.select(
+            Project.id.label("project_id"),
+            Project.name.label("project_name"),
+            Program.name.label("program_name"),
+            Project.department,
+            User.name.label("manager_name"),
+            since.label("since"),
+        )
+        .join(Program, Program.id == Project.program_id)
+        .join(User, User.id == Project.manager_id)
+        .where(
+            Project.phase == "manage",
+            Project.state == "active",
+            since <= review_overdue_cutoff(today),
+        )
+        .order_by(since, Project.name),
+        f,
+    )
+
+
+def with_age(rows, attribute: str, today: date) -> list[dict]:
+    """Rows as dicts with ``age_days`` counted from ``attribute``."""
+    return [
+        dict(row._mapping, age_days=age_in_days(getattr(row, attribute), today)) for row in rows
+    ]
+
+
+# --- the whole dashboard -------------------------------------------------------------------
+
+
+@dataclass
+class WorkList:
+    total: int
+    items: list
+
+
+@dataclass
+class Dashboard:
+    filters: DashboardFilters
+    today: date
+    totals: Totals
+    active_projects: int
+    coverage_trend: list[CoveragePoint]
+    money_trend: list[MoneyPoint]
+    roi_trend: list[ProgramRoiSeries]
+    by_program: list[tuple[int, str, Totals]]
+    funnel: dict[tuple[str, str], int]
+    ownership: dict[tuple[str, str], int]
+    kpi_status: dict[str, int]
+    unmeasured: WorkList
+    off_track: WorkList
+    pending_reviews: WorkList
+    overdue_reviews: WorkList
+    overruns: WorkList
+    mine_unmeasured: WorkList | None = None
+    waiting_for_me: WorkList | None = None
+
+    @property
+    def has_snapshots(self) -> bool:
+        return self.totals.projects > 0
+
+
+def _work_list(query, top: int = TOP) -> WorkList:
+    """The first ``top`` rows and the count of all, in one statement (a window count)."""
+    rows = db.session.execute(
+        query.add_columns(sa.func.count().over().label("total_rows")).limit(top)
+    ).all()
+    return WorkList(rows[0].total_rows if rows else 0, rows)
+
+
+def build_dashboard(
+    f: DashboardFilters, *, today: date, user: User | None = None, top: int = TOP
+) -> Dashboard:
+    """Every figure of the dashboard for ``f``, in a fixed number of statements."""
+    details = kpi_details_of_period(f)
+    off_track = off_track_kpis(details)
+    active = db.session.scalar(
+        _projects_in(sa.select(sa.func.count(Project.id)).where(Project.state == "active"), f)
+    )
+    pending = _work_list(pending_reviews_query(f), top)
+    pending.items = with_age(pending.items, "requested_at", today)
+    overdue = _work_list(overdue_reviews_query(f, today), top)
+    overdue.items = with_age(overdue.items, "since", today)
+    dashboard = Dashboard(
+        filters=f,
+        today=today,
+        totals=portfolio_totals(f.period, program_id=f.program_id, department=f.department),
+        active_projects=int(active or 0),
+        coverage_trend=coverage_trend(f),
+        money_trend=money_trend(f),
+        roi_trend=roi_trend_by_program(f),
+        by_program=totals_by_program(f.period, program_id=f.program_id, department=f.department),
+        funnel=funnel(f),
+        ownership=ownership(f),
+        kpi_status=kpi_status_counts(row[3] for row in details),
+        unmeasured=_work_list(unmeasured_query(f), top),
+        off_track=WorkList(len(off_track), off_track[:top]),
+        pending_reviews=pending,
+        overdue_reviews=overdue,
+        overruns=_work_list(overruns_query(f), 10),
+    )
+    if user is not None and user.role == "manager":
+        dashboard.mine_unmeasured = _work_list(unmeasured_query(f, manager_id=user.id), top)
+    if user is not None and user.role in ("steering", "crmo"):
+        mine = _work_list(pending_reviews_query(f, decider=user), top)
+        mine.items = with_age(mine.items, "requested_at", today)
+        dashboard.waiting_for_me = mine
+    return dashboard
