@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crmphase import clock
@@ -63,7 +63,10 @@ def get_program(program_id: int) -> Program:
 
 
 def get_project(project_id: int) -> Project:
-    project = db.session.get(Project, project_id)
+    # The program and the manager are in every project's header: same query, joined.
+    project = db.session.get(
+        Project, project_id, options=[joinedload(Project.program), joinedload(Project.manager)]
+    )
     if project is None:
         raise NotFound(f"no project {project_id}")
     return project
