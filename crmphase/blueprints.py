@@ -8,6 +8,7 @@ def register_blueprints(app: Flask) -> None:
     from crmphase.auth.account import bp as account_bp
     from crmphase.auth.views import bp as auth_bp
     from crmphase.dashboard.views import bp as dashboard_bp
+    from crmphase.exports.views import bp as exports_bp
     from crmphase.metrics.views import bp as metrics_bp
     from crmphase.phases.views import bp as phases_bp
     from crmphase.programs.views import bp as programs_bp
@@ -22,3 +23,4 @@ def register_blueprints(app: Flask) -> None:
         account_bp,
     ):
         app.register_blueprint(blueprint)
+    app.register_blueprint(exports_bp)

@@ -22,6 +22,7 @@ from crmphase.extensions import db as _db
 pytest_plugins = [
     "tests.factories",
     "tests.factories_dashboard",
+    "tests.factories_exports",
     "tests.factories_gates",
     "tests.factories_metrics",
     "tests.factories_trust",

