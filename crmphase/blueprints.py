@@ -9,6 +9,7 @@ def register_blueprints(app: Flask) -> None:
     from crmphase.auth.views import bp as auth_bp
     from crmphase.dashboard.views import bp as dashboard_bp
     from crmphase.exports.views import bp as exports_bp
+    from crmphase.jobs.views import bp as jobs_bp
     from crmphase.metrics.views import bp as metrics_bp
     from crmphase.phases.views import bp as phases_bp
     from crmphase.programs.views import bp as programs_bp
@@ -20,6 +21,7 @@ def register_blueprints(app: Flask) -> None:
         programs_bp,
         phases_bp,
         metrics_bp,
+        jobs_bp,
         account_bp,
     ):
         app.register_blueprint(blueprint)

@@ -12,6 +12,10 @@ def register_cli(app: Flask) -> None:
     demo.init_app(app)
     ops_cli.init_app(app)
 
+    from crmphase.jobs import cli as jobs_cli
+
+    jobs_cli.init_app(app)
+
     from crmphase.exports import cli as exports_cli
 
     exports_cli.init_app(app)

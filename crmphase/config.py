@@ -82,6 +82,7 @@ def settings(instance_path: Path) -> dict:
         "MAIL_SMTP_PASSWORD": os.environ.get("CRMPHASE_SMTP_PASSWORD", ""),
         "MAIL_SMTP_STARTTLS": _flag("CRMPHASE_SMTP_STARTTLS", False),
         "MAIL_FROM": os.environ.get("CRMPHASE_MAIL_FROM", "crmphase@localhost"),
+        "CRMPHASE_BASE_URL": os.environ.get("CRMPHASE_BASE_URL", ""),  # links in mails
         "PER_PAGE": 25,
         # flask-smorest: the OpenAPI document is generated from the code.
         "API_TITLE": "crmphase",

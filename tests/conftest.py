@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.factories_dashboard",
     "tests.factories_exports",
     "tests.factories_gates",
+    "tests.factories_jobs",
     "tests.factories_metrics",
     "tests.factories_trust",
     "tests.factories_bench",

@@ -9,11 +9,20 @@ def api_blueprints() -> list:
     from crmphase.auth.api import blp as tokens_blp
     from crmphase.dashboard.api import blp as dashboard_blp
     from crmphase.exports.api import blp as exports_blp
+    from crmphase.jobs.api import blp as jobs_blp
     from crmphase.metrics.api import blp as metrics_blp
     from crmphase.phases.api import blp as gates_blp
     from crmphase.programs.api import blp as programs_blp
 
-    return [programs_blp, gates_blp, metrics_blp, dashboard_blp, exports_blp, tokens_blp]
+    return [
+        programs_blp,
+        gates_blp,
+        metrics_blp,
+        dashboard_blp,
+        jobs_blp,
+        exports_blp,
+        tokens_blp,
+    ]
 
 
 def register_api_blueprints(api) -> None:

@@ -1,0 +1,142 @@
+"""``/api/v1/jobs``, ``/api/v1/snapshots``, ``/api/v1/alerts`` and ``/api/v1/notifications``."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from crmphase.api.fields import page_body
+from crmphase.auth.policy import Action, authorize, current_actor, permission_required
+from crmphase.extensions import db
+from crmphase.jobs import notifications, services
+from crmphase.jobs.checks import alerts_query
+from crmphase.jobs.registry import all_jobs, get_job
+from crmphase.jobs.schemas import (
+    AlertPage,
+    AlertQuery,
+    JobRunPage,
+    JobRunRequest,
+    JobRunResult,
+    JobSchema,
+    NotificationPage,
+    NotificationQuery,
+    NotificationSchema,
+    RunListQuery,
+    SnapshotPage,
+    SnapshotQuery,
+)
+from crmphase.jobs.snapshots import snapshots_query
+
+blp = Blueprint(
+    "jobs_api", __name__, description="Scheduled jobs, ROI snapshots, alerts, notifications"
+)
+
+
+class _RunView:
+    """A run as the POST answers it: the run's fields plus ``ran`` and ``message``."""
+
+    def __init__(self, result):
+        self.ran, self.message, self._run = result.ran, result.message, result.run
+
+    def __getattr__(self, name):
+        return getattr(self._run, name)
+
+
+def _page(query, args):
+    return db.paginate(query, page=args["page"], per_page=args["per_page"], error_out=False)
+
+
+@blp.route("/jobs")
+class Jobs(MethodView):
+    decorators = [permission_required(Action.JOB_READ)]
+
+    @blp.response(200, JobSchema(many=True))
+    def get(self):
+        """The job table: names, schedules, what each job does (CRMO)."""
+        return all_jobs()
+
+
+@blp.route("/jobs/<string:name>/runs")
+class JobRuns(MethodView):
+    decorators = [permission_required(Action.JOB_READ)]
+
+    @blp.arguments(RunListQuery, location="query")
+    @blp.response(200, JobRunPage)
+    def get(self, args, name):
+        """The runs of a job, newest first (CRMO)."""
+        job = get_job(name)
+        return page_body(_page(services.runs_query(job.name, args.get("outcome")), args))
+
+    @blp.arguments(JobRunRequest)
+    @blp.response(201, JobRunResult)
+    @blp.alt_response(200, schema=JobRunResult, description="Not run: already running or done")
+    def post(self, data, name):
+        """Run a job for a period now (CRMO). A period that succeeded before is recomputed.
+
+        201 with the run when it ran (its ``outcome`` says whether it succeeded); 200 with
+        ``ran: false`` when another runner holds the period; 404 for an unknown job; 409
+        when a job it depends on has not succeeded for the period; 422 for a bad or
+        future period."""
+        authorize(Action.JOB_RUN)
+        result = services.run_job(
+            name, data.get("period"), trigger="api", actor=current_actor(), deliver=False
+        )
+        return _RunView(result), (201 if result.ran else 200)
+
+
+@blp.route("/snapshots")
+class Snapshots(MethodView):
+    decorators = [permission_required(Action.READ)]
+
+    @blp.arguments(SnapshotQuery, location="query")
+    @blp.response(200, SnapshotPage)
+    def get(self, args):
+        """Monthly ROI snapshots (written by the ``roi_snapshot`` job), by period."""
+        period = args.get("period")
+        query = snapshots_query(
+            str(period) if period else None,
+            args.get("program_id"),
+            args.get("project_id"),
+            args.get("status"),
+        )
+        return page_body(_page(query, args))
+
+
+@blp.route("/alerts")
+class Alerts(MethodView):
+    decorators = [permission_required(Action.READ)]
+
+    @blp.arguments(AlertQuery, location="query")
+    @blp.response(200, AlertPage)
+    def get(self, args):
+        """Alerts, newest first; filter by ``open``, ``kind``, ``project_id``, ``period``."""
+        period = args.get("period")
+        query = alerts_query(
+            open_only=args.get("open"),
+            kind=args.get("kind"),
+            project_id=args.get("project_id"),
+            program_id=args.get("program_id"),
+            period=str(period) if period else None,
+        )
+        return page_body(_page(query, args))
+
+
+@blp.route("/notifications")
+class Notifications(MethodView):
+    decorators = [permission_required(Action.READ)]
+
+    @blp.arguments(NotificationQuery, location="query")
+    @blp.response(200, NotificationPage)
+    def get(self, args):
+        """Your notifications, newest first (``unread=true`` for the unread ones)."""
+        query = notifications.notifications_query(current_actor(), unread_only=args["unread"])
+        return page_body(_page(query, args))
+
+
+@blp.route("/notifications/<int:notification_id>/read")
+class NotificationRead(MethodView):
+    decorators = [permission_required(Action.READ)]
+
+    @blp.response(200, NotificationSchema)
+    def post(self, notification_id):
+        """Mark one of your notifications read."""
+        notifications.mark_read(current_actor(), notification_id)
+        return notifications.get_own(current_actor(), notification_id)
