@@ -19,3 +19,7 @@ def register_cli(app: Flask) -> None:
     from crmphase.exports import cli as exports_cli
 
     exports_cli.init_app(app)
+
+    from crmphase.benchdata import cli as bench_data_cli
+
+    bench_data_cli.init_app(app)

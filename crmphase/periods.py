@@ -5,9 +5,10 @@ Pure: no Flask, no database. Everything that parses or steps through periods use
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from functools import lru_cache
 
 _PERIOD_RE = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits only: \d accepts "٢٠٢٦"
@@ -80,7 +81,8 @@ class Period:
 
     @property
     def last_day(self) -> date:
-        return self.next().first_day - timedelta(days=1)
+        # From the month's length, not the next month: 9999-12 has no next month.
+        return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
 
     @property
     def is_quarter_end(self) -> bool:

@@ -27,6 +27,7 @@ pytest_plugins = [
     "tests.factories_jobs",
     "tests.factories_metrics",
     "tests.factories_trust",
+    "tests.factories_bench",
 ]
 
 PASSWORD = "correct horse battery staple"

@@ -7,6 +7,7 @@ import re
 import secrets
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from crmphase import clock
 from crmphase.audit.services import record_event
@@ -143,9 +144,9 @@ def user_for_token(plain: str) -> User | None:
     if not plain or not plain.startswith(TOKEN_PREFIX):
         return None
     token = db.session.scalar(
-        sa.select(ApiToken).where(
-            ApiToken.token_hash == _digest(plain), ApiToken.revoked_at.is_(None)
-        )
+        sa.select(ApiToken)
+        .options(joinedload(ApiToken.user))  # every API request: one query, not two
+        .where(ApiToken.token_hash == _digest(plain), ApiToken.revoked_at.is_(None))
     )
     if token is None or not token.user.active:
         return None

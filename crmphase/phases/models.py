@@ -84,6 +84,13 @@ class GateReview(db.Model):
         enum_check("phase", Phase, "phase"),
         enum_check("status", REVIEW_STATUSES, "status"),
         sa.Index("ix_gate_reviews_status_requested_at", "status", "requested_at"),
+        # The reviews still waiting, counted in every decider's navigation (migration 0003).
+        sa.Index(
+            "ix_gate_reviews_pending_project_id",
+            "project_id",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crmphase import clock
@@ -63,7 +63,10 @@ def get_program(program_id: int) -> Program:
 
 
 def get_project(project_id: int) -> Project:
-    project = db.session.get(Project, project_id)
+    # The program and the manager are in every project's header: same query, joined.
+    project = db.session.get(
+        Project, project_id, options=[joinedload(Project.program), joinedload(Project.manager)]
+    )
     if project is None:
         raise NotFound(f"no project {project_id}")
     return project
@@ -364,4 +367,21 @@ def project_query(
 
 
 def program_query():
-    return sa.select(Program).options(selectinload(Program.crmo)).order_by(Program.name)
+    return (
+        sa.select(Program)
+        .options(selectinload(Program.crmo), selectinload(Program.steering_members))
+        .order_by(Program.name)
+    )
+
+
+def project_counts(program_ids) -> dict[int, int]:
+    """How many projects each of the programs has, in one query."""
+    ids = list(program_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Project.program_id, sa.func.count(Project.id))
+        .where(Project.program_id.in_(ids))
+        .group_by(Project.program_id)
+    )
+    return {row[0]: row[1] for row in rows}

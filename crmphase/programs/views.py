@@ -83,6 +83,7 @@ def program_list():
     return render_template(
         "programs/program_list.html",
         page=page,
+        project_counts=services.project_counts(p.id for p in page.items),
         may_create=can(current_actor(), Action.PROGRAM_MANAGE),
     )
 

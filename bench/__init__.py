@@ -1,0 +1,1 @@
+"""Benchmarks of crmphase: ``python bench/run.py --size S|L`` (see docs/PERFORMANCE.md)."""

@@ -1,0 +1,1 @@
+"""A generated portfolio of any size for benchmarks: ``flask bench-data``."""
