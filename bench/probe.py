@@ -144,7 +144,6 @@ def export(args) -> dict:
     app = _app()
     with app.app_context():
         from crmphase.exports.services import build_monthly_review
-
         from crmphase.periods import Period
 
         period = Period.parse(args.period)
