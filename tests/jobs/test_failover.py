@@ -82,7 +82,7 @@ def test_a_killed_scheduler_is_replaced_by_the_standby_which_catches_up(
             assert holder_pid(db) == first.pid
             first.send_signal(signal.SIGKILL)  # a crash: no clean release
             first.wait(timeout=10)
-            took_over = wait_for(lambda: holder_pid(db) == second.pid, 30)
+            took_over = wait_for(lambda: holder_pid(db) == second.pid, 90)
             assert took_over, "the standby did not take over"
             # The standby, now active, runs what the clock says is due (nothing before
             # 02:00 on the 1st except the daily check of 31 December) — and no snapshot.
