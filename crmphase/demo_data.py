@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from crmphase.auth.models import User
 from crmphase.auth.passwords import hash_password
 from crmphase.extensions import db
+from crmphase.phases.services import enter_gate
 from crmphase.programs.models import Program, Project
 
 DEMO_PASSWORD = "crmphase-demo"
@@ -205,16 +206,8 @@ def load_projects() -> None:
         project.team_members = [analyst]
         db.session.add(project)
         db.session.flush()
-        _enter_first_gate(project)
+        enter_gate(project)
     db.session.commit()
-
-
-def _enter_first_gate(project: Project) -> None:
-    try:
-        from crmphase.phases.services import enter_gate
-    except ImportError:
-        return
-    enter_gate(project)
 
 
 def demo_project_targets() -> dict[str, str]:

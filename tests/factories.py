@@ -58,8 +58,8 @@ def make_program(db, make_user):
 def make_project(db, make_user, make_program):
     """``make_project(phase="execute", state="active", manager=..., **fields)``.
 
-    Phases are set directly (no gate decisions); gate criteria are created for the phase
-    when the gates domain is present.
+    Phases are set directly (no gate decisions); the criteria of the phase's gate are
+    created as a real project would get them.
     """
     from crmphase.programs.models import Project
 
@@ -79,12 +79,9 @@ def make_project(db, make_user, make_program):
         )
         db.session.add(project)
         db.session.flush()
-        try:
-            from crmphase.phases.services import enter_gate
-        except ImportError:
-            pass
-        else:
-            enter_gate(project)
+        from crmphase.phases.services import enter_gate
+
+        enter_gate(project)
         db.session.commit()
         return project
 

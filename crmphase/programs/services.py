@@ -16,6 +16,7 @@ from crmphase.auth.roles import Role
 from crmphase.errors import Conflict, FieldErrors, NotFound
 from crmphase.extensions import db
 from crmphase.money import MAX_MONEY
+from crmphase.phases.services import enter_gate
 from crmphase.programs.models import Department, Program, Project
 
 PROGRAM_FIELDS = (
@@ -231,7 +232,7 @@ def create_project(actor, data: dict) -> Project:
     project.phase_entered_on = clock.today()
     db.session.add(project)
     db.session.flush()
-    _on_project_created(project)
+    enter_gate(project)  # the criteria of its first gate
     record_event(
         actor,
         "project.created",
@@ -243,15 +244,6 @@ def create_project(actor, data: dict) -> Project:
     )
     db.session.commit()
     return project
-
-
-def _on_project_created(project: Project) -> None:
-    """Give a new project the criteria of its first gate (the gates domain owns them)."""
-    try:
-        from crmphase.phases.services import enter_gate
-    except ImportError:  # the gates domain is optional while it is being built
-        return
-    enter_gate(project)
 
 
 def update_project(actor, project: Project, data: dict, expected_version: int) -> Project:

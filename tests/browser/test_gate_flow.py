@@ -1,8 +1,5 @@
 """The gate flow through the pages, in real Chromium: a manager ticks the manual criteria and
 requests a review, a steering member approves it, and the project shows in its new phase.
-
-It needs the gate pages (the ``phases`` blueprint of the gates issue); on a branch without
-them it skips and says so.
 """
 
 import re
@@ -11,12 +8,6 @@ from decimal import Decimal
 import pytest
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def gate_pages(live_app):
-    if "phases.project_gate" not in live_app.view_functions:
-        pytest.skip("the gate pages (phases.project_gate, from the gates issue) are not here")
 
 
 @pytest.fixture
@@ -50,7 +41,7 @@ def strategize_project(db, make_user, make_program, make_project):
 
 
 def test_manager_requests_and_steering_approves_through_the_pages(
-    page, gate_pages, strategize_project, browser_login, screenshot
+    page, strategize_project, browser_login, screenshot
 ):
     project, manager, steering = strategize_project
 

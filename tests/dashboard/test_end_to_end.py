@@ -1,8 +1,5 @@
 """The dashboard agrees with the ROI endpoint: entries in, the ``roi_snapshot`` job run,
 then ``/api/v1/dashboard`` and ``/api/v1/projects/{id}/roi`` compared for the same period.
-
-It needs the snapshot job (jobs issue) and the ROI endpoint (measurement issue); on a branch
-without them it skips and says so.
 """
 
 from datetime import UTC, date, datetime
@@ -17,13 +14,8 @@ FIGURES = ("cumulative_cost", "cumulative_benefit", "net_benefit", "npv")
 
 @pytest.fixture
 def run_snapshot_job(app):
-    try:
-        from crmphase.jobs.services import run_job
-    except ImportError:
-        pytest.skip("needs the roi_snapshot job (crmphase.jobs.services, from the jobs issue)")
-    rules = {rule.rule for rule in app.url_map.iter_rules()}
-    if "/api/v1/projects/<int:project_id>/roi" not in rules:
-        pytest.skip("needs the ROI endpoint /api/v1/projects/{id}/roi (measurement issue)")
+    from crmphase.jobs.services import run_job
+
     return lambda period: run_job("roi_snapshot", period, trigger="manual")
 
 
