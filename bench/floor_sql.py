@@ -157,10 +157,19 @@ SNAPSHOT_TOTALS = (
     "SUM(s.due_count), SUM(s.measured_count)"
 )
 DASHBOARD = [
-    # the KPI details of the period's snapshots (KPI status counts, off-track KPIs)
+    # KPI status counts; the five least attained off-track KPIs: the threshold, then the
+    # KPI details of the snapshots at or under it
+    "SELECT SUM(on_track_kpis), SUM(at_risk_kpis), SUM(off_track_kpis), SUM(no_data_kpis) "
+    "FROM roi_snapshots WHERE period = :period",
+    "SELECT least_off_track_attainment FROM roi_snapshots WHERE period = :period "
+    "AND least_off_track_attainment IS NOT NULL "
+    "ORDER BY least_off_track_attainment LIMIT 1 OFFSET 4",
     "SELECT s.project_id, p.name, pr.name, s.kpi_details FROM roi_snapshots s "
     "JOIN projects p ON p.id = s.project_id JOIN programs pr ON pr.id = s.program_id "
-    "WHERE s.period = :period ORDER BY p.name",
+    "WHERE s.period = :period AND s.off_track_kpis > 0 AND s.least_off_track_attainment <= "
+    "(SELECT least_off_track_attainment FROM roi_snapshots WHERE period = :period "
+    "AND least_off_track_attainment IS NOT NULL "
+    "ORDER BY least_off_track_attainment LIMIT 1 OFFSET 4) ORDER BY p.name",
     "SELECT COUNT(id) FROM projects WHERE state = 'active'",
     # pending reviews, the first five and the count
     "SELECT r.id, r.project_id, r.phase, r.requested_at, p.name, pr.name, u.name, "
@@ -182,9 +191,14 @@ DASHBOARD = [
     "SUM(s.actual_cumulative_benefit), SUM(s.plan_cumulative_cost), "
     "SUM(s.plan_cumulative_benefit) FROM roi_snapshots s "
     "WHERE s.period >= :first_24 AND s.period <= :period GROUP BY s.period ORDER BY s.period",
-    "SELECT pr.id, pr.name, s.period, SUM(s.actual_net_benefit), "
+    # (ROI per program: the ten largest, each period; the others are totals less these)
+    "SELECT program_id FROM roi_snapshots WHERE period = :period GROUP BY program_id "
+    "ORDER BY SUM(actual_cumulative_cost) DESC, program_id LIMIT 10",
+    "SELECT pr.id, pr.name, s.period, COUNT(s.id), SUM(s.actual_net_benefit), "
     "SUM(s.actual_cumulative_cost) FROM roi_snapshots s JOIN programs pr ON pr.id = s.program_id "
-    "WHERE s.period >= :first_24 AND s.period <= :period "
+    f"WHERE s.period IN ({', '.join(f':month_{i}' for i in range(24))}) AND s.program_id IN "
+    "(SELECT program_id FROM roi_snapshots WHERE period = :period GROUP BY program_id "
+    "ORDER BY SUM(actual_cumulative_cost) DESC, program_id LIMIT 10) "
     "GROUP BY pr.id, pr.name, s.period ORDER BY pr.name, s.period",
     f"SELECT pr.id, pr.name, {SNAPSHOT_TOTALS} FROM roi_snapshots s "
     "JOIN programs pr ON pr.id = s.program_id WHERE s.period = :period "
@@ -202,7 +216,9 @@ DASHBOARD = [
     " GROUP BY project_id) a ON a.project_id = p.id "
     "LEFT JOIN (SELECT project_id, due_count, measured_count FROM roi_snapshots "
     " WHERE period = :period) sn ON sn.project_id = p.id "
-    "WHERE a.project_id IS NOT NULL OR sn.due_count > sn.measured_count "
+    "WHERE p.id IN (SELECT project_id FROM alerts WHERE kind = 'missing_measurement' "
+    " AND resolved_at IS NULL AND period <= :period UNION SELECT project_id FROM roi_snapshots "
+    " WHERE period = :period AND due_count > measured_count) "
     "ORDER BY COALESCE(a.oldest, :period), p.name LIMIT 5",
     # budget overruns, the worst ten and the count
     "SELECT s.project_id, p.name, pr.name, s.department, s.phase, s.budget, "
@@ -412,4 +428,5 @@ def dashboard_params(period: str, today: str) -> dict:
         "first_12": _shift(period, -11),
         "first_24": _shift(period, -23),
         "overdue_cutoff": cutoff.isoformat(),
+        **{f"month_{i}": _shift(period, -i) for i in range(24)},
     }

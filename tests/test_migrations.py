@@ -3,6 +3,8 @@ the models describe (``flask db check`` finds nothing), and go back down cleanly
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 import sqlalchemy as sa
 
@@ -57,3 +59,68 @@ def test_db_check_fails_when_a_model_drifts_from_the_migrations(fresh_database_u
     finally:
         table._columns.remove(column)
     assert checked.exit_code != 0
+
+
+def test_0004_gives_existing_snapshots_their_kpi_tally(fresh_database_url, build_app):
+    """Snapshots written before migration 0004 get their KPI tally from their details,
+    and keep every other value (SQLite rebuilds the table to put kpi_details last)."""
+    import json
+
+    from crmphase.extensions import db
+
+    app = build_app(fresh_database_url, migrate=False, RATELIMIT_ENABLED=False)
+    assert _invoke(app, "db", "upgrade", "0003").exit_code == 0
+    details = [
+        {"kpi_id": 1, "status": "off_track", "attainment": "12.50"},
+        {"kpi_id": 2, "status": "off_track", "attainment": "-4.00"},
+        {"kpi_id": 3, "status": "on_track", "attainment": "95.00"},
+        {"kpi_id": 4, "status": "bogus"},
+    ]
+    now = "2026-11-01 00:00:00"
+    statements = [
+        "INSERT INTO users (id, email, name, role, active, created_at) "
+        "VALUES (1, 'm@example.com', 'M', 'manager', true, :now)",
+        "INSERT INTO programs (id, name, objective, executive_sponsor, discount_rate, "
+        "bite_size_max_months, measurement_grace_days, version, created_at) "
+        "VALUES (1, 'Campaigns', 'o', 's', 0.08, 6, 10, 1, :now)",
+        "INSERT INTO projects (id, program_id, name, objective, customer_need, department, "
+        "business_lead, it_lead, manager_id, phase, state, phase_entered_on, version, "
+        "created_at, updated_at) VALUES (1, 1, 'P', 'o', 'n', 'sales', 'b', 'i', 1, "
+        "'execute', 'active', '2026-01-01', 1, :now, :now)",
+    ]
+    snapshot = (
+        "INSERT INTO roi_snapshots (id, project_id, period, program_id, department, phase, "
+        "state, actual_cumulative_cost, actual_cumulative_benefit, actual_net_benefit, "
+        "actual_npv, plan_cumulative_cost, plan_cumulative_benefit, plan_net_benefit, plan_npv, "
+        "kpi_details, due_count, measured_count, measured, status, computed_at, "
+        "recomputed_count) VALUES (:id, 1, :period, 1, 'sales', 'execute', 'active', 100, 50, "
+        "-50, -50, 0, 0, 0, 0, :details, 3, 2, false, 'off_track', :now, 0)"
+    )
+    with app.app_context():
+        with db.engine.begin() as connection:
+            for sql in statements:
+                connection.execute(sa.text(sql), {"now": now})
+            for sid, period, kpis in ((1, "2026-09", details), (2, "2026-10", None)):
+                connection.execute(
+                    sa.text(snapshot),
+                    {"id": sid, "period": period, "now": now, "details": json.dumps(kpis)},
+                )
+        db.engine.dispose()
+    assert _invoke(app, "db", "upgrade").exit_code == 0
+    with app.app_context():
+        with db.engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT id, on_track_kpis, at_risk_kpis, off_track_kpis, no_data_kpis, "
+                    "least_off_track_attainment, due_count, actual_net_benefit, kpi_details "
+                    "FROM roi_snapshots ORDER BY id"
+                )
+            ).all()
+        db.engine.dispose()
+    first, second = rows
+    assert first[:5] == (1, 1, 0, 2, 1)
+    assert Decimal(str(first[5])) == Decimal("-4.00")
+    assert (first[6], Decimal(str(first[7]))) == (3, Decimal("-50"))
+    details_back = first[8] if isinstance(first[8], list) else json.loads(first[8])
+    assert details_back == details
+    assert second[1:6] == (0, 0, 0, 0, None)

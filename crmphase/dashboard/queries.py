@@ -16,16 +16,15 @@ import sqlalchemy as sa
 
 from crmphase.auth.models import User
 from crmphase.dashboard.rules import (
-    KPI_STATUSES,
     ROI_TREND_MONTHS,
+    ROI_TREND_PROGRAMS,
     TREND_MONTHS,
     DashboardFilters,
     age_in_days,
-    kpi_entries,
-    kpi_status_counts,
     review_overdue_cutoff,
 )
 from crmphase.extensions import db
+from crmphase.metrics.kpi_tally import KPI_STATUSES, attainment_rank, entry_status, kpi_entries
 from crmphase.metrics.models import Alert, RoiSnapshot
 from crmphase.metrics.portfolio import Totals, portfolio_totals, totals_by_program
 from crmphase.metrics.roi import Coverage, roi_pct
@@ -34,6 +33,7 @@ from crmphase.phases.models import GateReview
 from crmphase.programs.models import Program, Project
 
 S = RoiSnapshot
+ZERO = Decimal("0.00")
 TOP = 5  # items of each work list shown on the dashboard itself
 
 
@@ -182,38 +182,77 @@ def money_trend(f: DashboardFilters, months: int = ROI_TREND_MONTHS) -> list[Mon
     ]
 
 
+OTHER_PROGRAMS = "All other programs"
+
+
 @dataclass
 class ProgramRoiSeries:
-    program_id: int
+    program_id: int | None  # None: the other programs, summed
     name: str
     points: list[tuple[Period, Decimal | None]] = field(default_factory=list)
 
 
+def largest_programs(f: DashboardFilters, count: int) -> list[int]:
+    """The ``count`` programs with the largest actual cumulative cost in ``f.period``."""
+    query = _snapshots_in(
+        sa.select(S.program_id)
+        .where(S.period == str(f.period))
+        .group_by(S.program_id)
+        .order_by(sa.func.sum(S.actual_cumulative_cost).desc(), S.program_id)
+        .limit(count),
+        f,
+    )
+    return list(db.session.scalars(query))
+
+
 def roi_trend_by_program(
-    f: DashboardFilters, months: int = ROI_TREND_MONTHS
+    f: DashboardFilters, totals: list[MoneyPoint], programs: int = ROI_TREND_PROGRAMS
 ) -> list[ProgramRoiSeries]:
-    """Actual ROI % of each program in each period with snapshots (summed net over summed
-    cost, as the portfolio totals compute it)."""
-    first = f.period.shift(-(months - 1))
+    """Actual ROI % (summed net over summed cost, as the portfolio totals compute it) in
+    each period of ``totals`` (:func:`money_trend`) of the ``programs`` largest programs
+    by actual cumulative cost in the period, and of all other programs together: a line
+    per program stops being readable long before a portfolio's 200 programs, and every
+    program's figures are in the table beside the chart.
+
+    The other programs' sums are the period's totals less the shown programs' (a
+    snapshot's net benefit is its benefit less its cost), so only the shown programs'
+    snapshots are read: by period and program, from the covering index.
+    """
+    shown = largest_programs(f, programs)
+    periods = [str(point.period) for point in totals]
     query = _snapshots_in(
         sa.select(
             Program.id,
             Program.name,
             S.period,
+            sa.func.count(S.id),
             sa.func.sum(S.actual_net_benefit),
             sa.func.sum(S.actual_cumulative_cost),
         )
         .join(Program, Program.id == S.program_id)
-        .where(S.period >= str(first), S.period <= str(f.period))
+        .where(S.period.in_(periods), S.program_id.in_(shown))
         .group_by(Program.id, Program.name, S.period)
-        .order_by(Program.name, S.period),
+        .order_by(Program.name, Program.id, S.period),
         f,
     )
     series: dict[int, ProgramRoiSeries] = {}
-    for program_id, name, period, net, cost in db.session.execute(query):
+    shown_sums: dict[str, list] = {period: [0, ZERO, ZERO] for period in periods}
+    for program_id, name, period, count, net, cost in db.session.execute(query):
+        net, cost = _money(net), _money(cost)
         entry = series.setdefault(program_id, ProgramRoiSeries(program_id, name))
-        entry.points.append((Period.parse(period), roi_pct(_money(net), _money(cost))))
-    return list(series.values())
+        entry.points.append((Period.parse(period), roi_pct(net, cost)))
+        sums = shown_sums[period]
+        sums[0] += int(count)
+        sums[1] += net
+        sums[2] += cost
+    others = ProgramRoiSeries(None, OTHER_PROGRAMS)
+    for point in totals:
+        count, net, cost = shown_sums[str(point.period)]
+        if point.projects > count:
+            other_cost = point.actual_cost - cost
+            other_net = point.actual_benefit - point.actual_cost - net
+            others.points.append((point.period, roi_pct(other_net, other_cost)))
+    return [*series.values(), *([others] if others.points else [])]
 
 
 # --- where projects stand now ------------------------------------------------------------
@@ -307,6 +346,12 @@ def unmeasured_query(f: DashboardFilters, *, manager_id: int | None = None):
         .where(S.period == str(f.period))
         .subquery()
     )
+    # The projects to list: with an open alert, or measured short in the period. Starting
+    # from these (rather than testing every project) keeps the statement's cost with them.
+    candidates = sa.union(
+        sa.select(alerts.c.project_id),
+        sa.select(S.project_id).where(S.period == str(f.period), S.due_count > S.measured_count),
+    )
     oldest = sa.func.coalesce(alerts.c.oldest, str(f.period))
     query = _projects_in(
         sa.select(
@@ -325,12 +370,7 @@ def unmeasured_query(f: DashboardFilters, *, manager_id: int | None = None):
         .join(User, User.id == Project.manager_id)
         .outerjoin(alerts, alerts.c.project_id == Project.id)
         .outerjoin(snap, snap.c.project_id == Project.id)
-        .where(
-            sa.or_(
-                alerts.c.project_id.is_not(None),
-                snap.c.due_count > snap.c.measured_count,
-            )
-        )
+        .where(Project.id.in_(candidates))
         .order_by(oldest, Project.name),
         f,
     )
@@ -351,16 +391,8 @@ class OffTrackKpi:
     expected: str | None
 
 
-def _sort_number(text) -> Decimal:
-    try:
-        return Decimal(str(text))
-    except (ArithmeticError, ValueError):
-        return Decimal("Infinity")
-
-
-def kpi_details_of_period(f: DashboardFilters) -> list:
-    """``(project_id, project_name, program_name, kpi_details)`` of the period's snapshots."""
-    query = _snapshots_in(
+def _kpi_details_query(f: DashboardFilters):
+    return _snapshots_in(
         sa.select(S.project_id, Project.name, Program.name, S.kpi_details)
         .join(Project, Project.id == S.project_id)
         .join(Program, Program.id == S.program_id)
@@ -368,7 +400,47 @@ def kpi_details_of_period(f: DashboardFilters) -> list:
         .order_by(Project.name),
         f,
     )
-    return db.session.execute(query).all()
+
+
+def kpi_details_of_period(f: DashboardFilters) -> list:
+    """``(project_id, project_name, program_name, kpi_details)`` of the period's snapshots."""
+    return db.session.execute(_kpi_details_query(f)).all()
+
+
+def kpi_status_counts(f: DashboardFilters) -> dict[str, int]:
+    """How many KPIs of the period's snapshots are on track, at risk, off track and
+    without data: the sums of the snapshots' tallies."""
+    columns = (S.on_track_kpis, S.at_risk_kpis, S.off_track_kpis, S.no_data_kpis)
+    row = db.session.execute(
+        _snapshots_in(
+            sa.select(*(sa.func.coalesce(sa.func.sum(c), 0) for c in columns)).where(
+                S.period == str(f.period)
+            ),
+            f,
+        )
+    ).one()
+    return {status: int(n) for status, n in zip(KPI_STATUSES, row, strict=True)}
+
+
+def least_attained_off_track(f: DashboardFilters, top: int) -> list[OffTrackKpi]:
+    """The ``top`` least attained off-track KPIs of the period, as :func:`off_track_kpis`
+    orders them, decoding only the snapshots that can hold them: those whose least
+    off-track attainment is at most the ``top``-th least of the period (ties included)."""
+    holding = _snapshots_in(
+        sa.select(S.least_off_track_attainment).where(
+            S.period == str(f.period), S.least_off_track_attainment.is_not(None)
+        ),
+        f,
+    )
+    threshold = db.session.scalar(
+        holding.order_by(S.least_off_track_attainment).offset(top - 1).limit(1)
+    )
+    query = _kpi_details_query(f).where(S.off_track_kpis > 0)
+    if threshold is not None:
+        # Off-track KPIs without an attainment sort last; fewer than ``top`` snapshots
+        # with one means every snapshot with an off-track KPI is read.
+        query = query.where(S.least_off_track_attainment <= threshold)
+    return off_track_kpis(db.session.execute(query).all())[:top]
 
 
 def off_track_kpis(rows, status: str = "off_track") -> list[OffTrackKpi]:
@@ -378,8 +450,7 @@ def off_track_kpis(rows, status: str = "off_track") -> list[OffTrackKpi]:
     found = []
     for project_id, project_name, program_name, details in rows:
         for kpi in kpi_entries(details):
-            kpi_status = kpi.get("status") if kpi.get("status") in KPI_STATUSES else "no_data"
-            if kpi_status != status:
+            if entry_status(kpi) != status:
                 continue
             found.append(
                 OffTrackKpi(
@@ -393,7 +464,7 @@ def off_track_kpis(rows, status: str = "off_track") -> list[OffTrackKpi]:
                     None if kpi.get("expected") is None else str(kpi["expected"]),
                 )
             )
-    found.sort(key=lambda k: (_sort_number(k.attainment), k.project_name, k.name))
+    found.sort(key=lambda k: (attainment_rank(k.attainment), k.project_name, k.name))
     return found
 
 
@@ -501,8 +572,8 @@ def build_dashboard(
     f: DashboardFilters, *, today: date, user: User | None = None, top: int = TOP
 ) -> Dashboard:
     """Every figure of the dashboard for ``f``, in a fixed number of statements."""
-    details = kpi_details_of_period(f)
-    off_track = off_track_kpis(details)
+    kpi_status = kpi_status_counts(f)
+    money = money_trend(f)
     active = db.session.scalar(
         _projects_in(sa.select(sa.func.count(Project.id)).where(Project.state == "active"), f)
     )
@@ -516,14 +587,14 @@ def build_dashboard(
         totals=portfolio_totals(f.period, program_id=f.program_id, department=f.department),
         active_projects=int(active or 0),
         coverage_trend=coverage_trend(f),
-        money_trend=money_trend(f),
-        roi_trend=roi_trend_by_program(f),
+        money_trend=money,
+        roi_trend=roi_trend_by_program(f, money),
         by_program=totals_by_program(f.period, program_id=f.program_id, department=f.department),
         funnel=funnel(f),
         ownership=ownership(f),
-        kpi_status=kpi_status_counts(row[3] for row in details),
+        kpi_status=kpi_status,
         unmeasured=_work_list(unmeasured_query(f), top),
-        off_track=WorkList(len(off_track), off_track[:top]),
+        off_track=WorkList(kpi_status["off_track"], least_attained_off_track(f, top)),
         pending_reviews=pending,
         overdue_reviews=overdue,
         overruns=_work_list(overruns_query(f), 10),

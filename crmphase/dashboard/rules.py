@@ -5,7 +5,6 @@ Pure: plain values in, plain values out (no Flask, no database, no clock).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -14,10 +13,10 @@ from crmphase.errors import FieldError
 from crmphase.periods import Period, PeriodError
 from crmphase.phases.rules import Phase, ProjectState, review_overdue
 
-KPI_STATUSES = ("on_track", "at_risk", "off_track", "no_data")
 DEPARTMENTS = ("marketing", "sales", "service", "e-marketing", "it", "other")
 TREND_MONTHS = 12  # measurement coverage trend
 ROI_TREND_MONTHS = 24  # ROI % per program
+ROI_TREND_PROGRAMS = 10  # programs with a line of their own; the others are summed
 
 
 @dataclass(frozen=True)
@@ -103,24 +102,6 @@ def review_overdue_cutoff(today: date) -> date:
         while not review_overdue(Phase.MANAGE, ProjectState.ACTIVE, probe, today):
             probe -= timedelta(days=1)
     return probe
-
-
-def kpi_status_counts(details_lists: Iterable[list | None]) -> dict[str, int]:
-    """How many KPIs are on track, at risk, off track and without data, over the
-    ``kpi_details`` of a period's snapshots. Unknown or missing statuses count as no data."""
-    counts: Counter[str] = Counter()
-    for details in details_lists:
-        for kpi in kpi_entries(details):
-            status = kpi.get("status")
-            counts[status if status in KPI_STATUSES else "no_data"] += 1
-    return {status: counts.get(status, 0) for status in KPI_STATUSES}
-
-
-def kpi_entries(details) -> list[dict]:
-    """The per-KPI dicts of a snapshot's ``kpi_details``, ignoring anything malformed."""
-    if not isinstance(details, list):
-        return []
-    return [kpi for kpi in details if isinstance(kpi, dict)]
 
 
 def age_in_days(since: datetime | date, today: date) -> int:

@@ -75,7 +75,9 @@ class DashboardRoiPointSchema(ma.Schema):
 
 
 class DashboardProgramRoiSchema(ma.Schema):
-    program_id = F.Integer()
+    program_id = F.Integer(
+        allow_none=True, metadata={"description": "null: all other programs, summed"}
+    )
     name = F.String()
     points = F.List(F.Nested(DashboardRoiPointSchema))
 

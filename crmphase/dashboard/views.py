@@ -6,9 +6,10 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from crmphase import clock
 from crmphase.auth.policy import Action, current_actor, permission_required, public
 from crmphase.dashboard import charts, queries
-from crmphase.dashboard.rules import DEPARTMENTS, KPI_STATUSES, ParsedFilters, parse_filters
+from crmphase.dashboard.rules import DEPARTMENTS, ParsedFilters, parse_filters
 from crmphase.errors import ValidationFailed
 from crmphase.extensions import db
+from crmphase.metrics.kpi_tally import KPI_STATUSES
 from crmphase.programs.models import DEPARTMENT_LABELS, Program
 
 bp = Blueprint("dashboard", __name__)

@@ -7,12 +7,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from crmphase import clock
 from crmphase.auth.models import User
 from crmphase.database import UTCDateTime, enum_check
 from crmphase.extensions import db
+from crmphase.metrics.kpi_tally import tally_kpis
 from crmphase.metrics.roi import Cadence, Direction, EntryKind
 
 if TYPE_CHECKING:
@@ -215,6 +216,8 @@ class RoiSnapshot(db.Model):
             "plan_npv",
             "project_id",
         ),
+        # The off-track list's threshold: the fifth least attainment of a period (0004).
+        sa.Index("ix_roi_snapshots_period_least_off_track", "period", "least_off_track_attainment"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -238,13 +241,32 @@ class RoiSnapshot(db.Model):
     plan_npv: Mapped[Decimal] = mapped_column(MONEY)
     plan_payback_period: Mapped[str | None] = mapped_column(PERIOD)
     kpi_attainment: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
-    kpi_details: Mapped[list | None] = mapped_column(sa.JSON)
     due_count: Mapped[int] = mapped_column(default=0)
     measured_count: Mapped[int] = mapped_column(default=0)
     measured: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(sa.String(10))
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     recomputed_count: Mapped[int] = mapped_column(default=0)
+    # The tally of kpi_details (migration 0004), kept in step by the validator below: the
+    # dashboard sums these instead of decoding every snapshot's JSON.
+    on_track_kpis: Mapped[int] = mapped_column(default=0)
+    at_risk_kpis: Mapped[int] = mapped_column(default=0)
+    off_track_kpis: Mapped[int] = mapped_column(default=0)
+    no_data_kpis: Mapped[int] = mapped_column(default=0)
+    least_off_track_attainment: Mapped[Decimal | None] = mapped_column(sa.Numeric)
+    # Last: on SQLite a row's columns after a long value sit on its overflow pages, and
+    # every dashboard statement reads the columns above.
+    kpi_details: Mapped[list | None] = mapped_column(sa.JSON)
+
+    @validates("kpi_details")
+    def _tally_kpis(self, _key, details):
+        tally = tally_kpis(details)
+        self.on_track_kpis = tally.on_track
+        self.at_risk_kpis = tally.at_risk
+        self.off_track_kpis = tally.off_track
+        self.no_data_kpis = tally.no_data
+        self.least_off_track_attainment = tally.least_off_track_attainment
+        return details
 
     def __repr__(self) -> str:
         return f"<RoiSnapshot project {self.project_id} {self.period}>"

@@ -1,4 +1,4 @@
-"""The dashboard's pure rules: filters, the periodic-review cut-off, KPI tallies."""
+"""The dashboard's pure rules: filters and the periodic-review cut-off."""
 
 from datetime import date, datetime, timedelta
 
@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from crmphase.dashboard.rules import (
     DashboardFilters,
     age_in_days,
-    kpi_status_counts,
     parse_filters,
     review_overdue_cutoff,
 )
@@ -84,22 +83,6 @@ def test_review_cutoff_agrees_with_the_rule(today, back):
     day = today - timedelta(days=back)
     expected = review_overdue(Phase.MANAGE, ProjectState.ACTIVE, day, today)
     assert (day <= review_overdue_cutoff(today)) == expected
-
-
-def test_kpi_status_counts_tolerate_malformed_details():
-    details = [
-        [{"status": "on_track"}, {"status": "off_track"}, {"status": "off_track"}],
-        None,
-        [{"status": "weird"}, "not a dict", {"name": "no status"}],
-        {"status": "on_track"},  # not a list: ignored
-        [{"status": "at_risk"}, {"status": "no_data"}],
-    ]
-    assert kpi_status_counts(details) == {
-        "on_track": 1,
-        "at_risk": 1,
-        "off_track": 2,
-        "no_data": 3,
-    }
 
 
 def test_age_in_days():

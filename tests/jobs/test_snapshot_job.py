@@ -73,6 +73,15 @@ def test_snapshot_holds_the_figures_of_load_figures(
     assert snap.due_count == 1 and snap.measured_count == 1 and snap.measured is True
     assert snap.status == expected.status.value
     assert snap.kpi_details[0]["kpi_id"] == kpi.id and Decimal(snap.kpi_details[0]["latest"]) == 25
+    # The tally the dashboard sums is stored with the details, and read back from the row.
+    db.session.expire_all()
+    (stored,) = snapshots(db)
+    tally = (stored.on_track_kpis, stored.at_risk_kpis, stored.off_track_kpis, stored.no_data_kpis)
+    assert tally == tuple(
+        sum(k["status"] == s for k in stored.kpi_details)
+        for s in ("on_track", "at_risk", "off_track", "no_data")
+    )
+    assert sum(tally) == 1
 
 
 def test_unmeasured_project_is_snapshotted_as_not_measured(db, jobs_project, jobs_kpi):
