@@ -59,3 +59,14 @@ def parse_money(value: object, *, allow_negative: bool = False) -> Decimal:
 def round_half_up(value: Decimal, places: int = 2) -> Decimal:
     """Round the way accountants do (half away from zero)."""
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def to_decimal(value) -> Decimal | None:
+    """A JSON number or decimal string as ``Decimal``; ``None`` for anything else."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
-from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -31,6 +30,7 @@ from crmphase.metrics.portfolio import (
     totals_by_program,
 )
 from crmphase.metrics.roi import Coverage
+from crmphase.money import to_decimal
 from crmphase.periods import Period
 
 TREND_MONTHS = 12
@@ -133,17 +133,6 @@ def local(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.astimezone(clock.timezone()).replace(tzinfo=None, microsecond=0)
-
-
-def to_decimal(value) -> Decimal | None:
-    """A JSON number or decimal string as ``Decimal``; ``None`` for anything else."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() else None
 
 
 def to_period(value) -> Period | None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from crmphase.money import to_decimal
 
 KPI_STATUSES = ("on_track", "at_risk", "off_track", "no_data")
 UNRANKED = Decimal("Infinity")
@@ -34,13 +36,8 @@ def entry_status(kpi: dict) -> str:
 
 def attainment_rank(text) -> Decimal:
     """An entry's attainment as a number to sort by; without one it sorts last."""
-    if text is None:
-        return UNRANKED
-    try:
-        value = Decimal(str(text))
-    except (InvalidOperation, ValueError):
-        return UNRANKED
-    return value if value.is_finite() else UNRANKED
+    value = to_decimal(text)
+    return UNRANKED if value is None else value
 
 
 @dataclass(frozen=True)
