@@ -156,11 +156,17 @@ SNAPSHOT_TOTALS = (
     "SUM(s.plan_cumulative_benefit), SUM(s.plan_net_benefit), SUM(s.plan_npv), "
     "SUM(s.due_count), SUM(s.measured_count)"
 )
+# The same figures, read from the stored sums of a period's snapshots (migration 0005).
+STORED_TOTALS = (
+    "t.projects, t.measured_projects, t.actual_cumulative_cost, t.actual_cumulative_benefit, "
+    "t.actual_net_benefit, t.actual_npv, t.plan_cumulative_cost, t.plan_cumulative_benefit, "
+    "t.plan_net_benefit, t.plan_npv, t.due_count, t.measured_count"
+)
 DASHBOARD = [
     # KPI status counts; the five least attained off-track KPIs: the threshold, then the
     # KPI details of the snapshots at or under it
     "SELECT SUM(on_track_kpis), SUM(at_risk_kpis), SUM(off_track_kpis), SUM(no_data_kpis) "
-    "FROM roi_snapshots WHERE period = :period",
+    "FROM roi_snapshot_totals WHERE scope = 'portfolio' AND period = :period",
     "SELECT least_off_track_attainment FROM roi_snapshots WHERE period = :period "
     "AND least_off_track_attainment IS NOT NULL "
     "ORDER BY least_off_track_attainment LIMIT 1 OFFSET 4",
@@ -183,26 +189,28 @@ DASHBOARD = [
     "WHERE p.phase = 'manage' AND p.state = 'active' "
     "AND COALESCE(p.last_review_on, p.phase_entered_on) <= :overdue_cutoff "
     "ORDER BY COALESCE(p.last_review_on, p.phase_entered_on), p.name LIMIT 5",
-    f"SELECT {SNAPSHOT_TOTALS} FROM roi_snapshots s WHERE s.period = :period",
+    f"SELECT {STORED_TOTALS} FROM roi_snapshot_totals t "
+    "WHERE t.scope = 'portfolio' AND t.period = :period",
     # trends: coverage (12 months), money (24 months), ROI per program (24 months)
-    "SELECT s.period, SUM(s.due_count), SUM(s.measured_count) FROM roi_snapshots s "
-    "WHERE s.period >= :first_12 AND s.period <= :period GROUP BY s.period",
-    "SELECT s.period, COUNT(s.id), SUM(s.actual_cumulative_cost), "
-    "SUM(s.actual_cumulative_benefit), SUM(s.plan_cumulative_cost), "
-    "SUM(s.plan_cumulative_benefit) FROM roi_snapshots s "
-    "WHERE s.period >= :first_24 AND s.period <= :period GROUP BY s.period ORDER BY s.period",
+    "SELECT t.period, t.due_count, t.measured_count FROM roi_snapshot_totals t "
+    "WHERE t.scope = 'portfolio' AND t.period >= :first_12 AND t.period <= :period",
+    "SELECT t.period, t.projects, t.actual_cumulative_cost, t.actual_cumulative_benefit, "
+    "t.plan_cumulative_cost, t.plan_cumulative_benefit FROM roi_snapshot_totals t "
+    "WHERE t.scope = 'portfolio' AND t.period >= :first_24 AND t.period <= :period "
+    "ORDER BY t.period",
     # (ROI per program: the ten largest, each period; the others are totals less these)
-    "SELECT program_id FROM roi_snapshots WHERE period = :period GROUP BY program_id "
-    "ORDER BY SUM(actual_cumulative_cost) DESC, program_id LIMIT 10",
-    "SELECT pr.id, pr.name, s.period, COUNT(s.id), SUM(s.actual_net_benefit), "
-    "SUM(s.actual_cumulative_cost) FROM roi_snapshots s JOIN programs pr ON pr.id = s.program_id "
-    f"WHERE s.period IN ({', '.join(f':month_{i}' for i in range(24))}) AND s.program_id IN "
-    "(SELECT program_id FROM roi_snapshots WHERE period = :period GROUP BY program_id "
-    "ORDER BY SUM(actual_cumulative_cost) DESC, program_id LIMIT 10) "
-    "GROUP BY pr.id, pr.name, s.period ORDER BY pr.name, s.period",
-    f"SELECT pr.id, pr.name, {SNAPSHOT_TOTALS} FROM roi_snapshots s "
-    "JOIN programs pr ON pr.id = s.program_id WHERE s.period = :period "
-    "GROUP BY pr.id, pr.name ORDER BY pr.name",
+    "SELECT program_id FROM roi_snapshot_totals WHERE scope = 'program' AND period = :period "
+    "ORDER BY actual_cumulative_cost DESC, program_id LIMIT 10",
+    "SELECT pr.id, pr.name, t.period, t.projects, t.actual_net_benefit, "
+    "t.actual_cumulative_cost FROM roi_snapshot_totals t "
+    "JOIN programs pr ON pr.id = t.program_id WHERE t.scope = 'program' "
+    f"AND t.period IN ({', '.join(f':month_{i}' for i in range(24))}) AND t.program_id IN "
+    "(SELECT program_id FROM roi_snapshot_totals WHERE scope = 'program' "
+    "AND period = :period ORDER BY actual_cumulative_cost DESC, program_id LIMIT 10) "
+    "ORDER BY pr.name, t.period",
+    f"SELECT pr.id, pr.name, {STORED_TOTALS} FROM roi_snapshot_totals t "
+    "JOIN programs pr ON pr.id = t.program_id WHERE t.scope = 'program' "
+    "AND t.period = :period ORDER BY pr.name",
     "SELECT phase, state, COUNT(id) FROM projects GROUP BY phase, state",
     "SELECT department, phase, COUNT(id) FROM projects WHERE state = 'active' "
     "GROUP BY department, phase",
@@ -312,13 +320,20 @@ def export_sheets(engine: str, period: str) -> list[tuple[str | None, tuple[str,
         "WHERE e.period = :period ORDER BY pr.name, pj.name, e.kind, e.id"
     )
     return [
-        ("Summary", (f"SELECT {SNAPSHOT_TOTALS} FROM roi_snapshots s WHERE s.period = :period", p)),
+        (
+            "Summary",
+            (
+                f"SELECT {STORED_TOTALS} FROM roi_snapshot_totals t "
+                "WHERE t.scope = 'portfolio' AND t.period = :period",
+                p,
+            ),
+        ),
         (
             "Programs",
             (
-                f"SELECT pr.id, pr.name, {SNAPSHOT_TOTALS} FROM roi_snapshots s "
-                "JOIN programs pr ON pr.id = s.program_id WHERE s.period = :period "
-                "GROUP BY pr.id, pr.name ORDER BY pr.name",
+                f"SELECT pr.id, pr.name, {STORED_TOTALS} FROM roi_snapshot_totals t "
+                "JOIN programs pr ON pr.id = t.program_id WHERE t.scope = 'program' "
+                "AND t.period = :period ORDER BY pr.name",
                 p,
             ),
         ),

@@ -124,3 +124,177 @@ def test_0004_gives_existing_snapshots_their_kpi_tally(fresh_database_url, build
     details_back = first[8] if isinstance(first[8], list) else json.loads(first[8])
     assert details_back == details
     assert second[1:6] == (0, 0, 0, 0, None)
+
+
+def test_0005_sums_existing_snapshots_per_period_program_and_department(
+    fresh_database_url, build_app
+):
+    """Snapshots written before migration 0005 are summed into roi_snapshot_totals: a row
+    for the portfolio, each program and each department of every period."""
+    from crmphase.extensions import db
+
+    app = build_app(fresh_database_url, migrate=False, RATELIMIT_ENABLED=False)
+    assert _invoke(app, "db", "upgrade", "0004").exit_code == 0
+    now = "2026-11-01 00:00:00"
+    user = (
+        "INSERT INTO users (id, email, name, role, active, created_at) "
+        "VALUES (1, 'm@example.com', 'M', 'manager', true, :now)"
+    )
+    program = (
+        "INSERT INTO programs (id, name, objective, executive_sponsor, discount_rate, "
+        "bite_size_max_months, measurement_grace_days, version, created_at) "
+        "VALUES (:id, :name, 'o', 's', 0.08, 6, 10, 1, :now)"
+    )
+    project = (
+        "INSERT INTO projects (id, program_id, name, objective, customer_need, department, "
+        "business_lead, it_lead, manager_id, phase, state, phase_entered_on, version, "
+        "created_at, updated_at) VALUES (:id, :program, :name, 'o', 'n', :dept, 'b', 'i', 1, "
+        "'execute', 'active', '2026-01-01', 1, :now, :now)"
+    )
+    seed = [
+        (user, {}),
+        *((program, {"id": pid, "name": f"Program {pid}"}) for pid in (1, 2)),
+        *(
+            (project, {"id": pid, "program": prog, "name": f"P{pid}", "dept": dept})
+            for pid, prog, dept in ((1, 1, "sales"), (2, 1, "service"), (3, 2, "sales"))
+        ),
+    ]
+    snapshot = (
+        "INSERT INTO roi_snapshots (project_id, period, program_id, department, phase, "
+        "state, actual_cumulative_cost, actual_cumulative_benefit, actual_net_benefit, "
+        "actual_npv, plan_cumulative_cost, plan_cumulative_benefit, plan_net_benefit, plan_npv, "
+        "kpi_details, due_count, measured_count, measured, status, computed_at, "
+        "recomputed_count, on_track_kpis, at_risk_kpis, off_track_kpis, no_data_kpis) "
+        "VALUES (:project, :period, :program, :dept, 'execute', 'active', :cost, 50.25, "
+        ":net, :net, 10, 20, 10, 9.5, '[]', 3, :measured, :done, 'off_track', :now, 0, "
+        "1, 0, 2, 0)"
+    )
+    snapshots = [
+        # (project, period, program, department, cost, measured KPI-periods)
+        (1, "2026-09", 1, "sales", "100.10", 3),
+        (2, "2026-09", 1, "service", "200.20", 1),
+        (3, "2026-09", 2, "sales", "300.30", 2),
+        (1, "2026-10", 1, "sales", "150.00", 3),
+    ]
+    with app.app_context():
+        with db.engine.begin() as connection:
+            for sql, params in seed:
+                connection.execute(sa.text(sql), {"now": now, **params})
+            for project, period, program, dept, cost, measured in snapshots:
+                connection.execute(
+                    sa.text(snapshot),
+                    {
+                        "project": project,
+                        "period": period,
+                        "program": program,
+                        "dept": dept,
+                        "cost": cost,
+                        "net": str(Decimal("50.25") - Decimal(cost)),
+                        "measured": measured,
+                        "done": measured == 3,
+                        "now": now,
+                    },
+                )
+        db.engine.dispose()
+    assert _invoke(app, "db", "upgrade").exit_code == 0
+    with app.app_context():
+        with db.engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT period, scope, program_id, department, projects, measured_projects, "
+                    "actual_cumulative_cost, actual_net_benefit, plan_npv, due_count, "
+                    "measured_count, off_track_kpis FROM roi_snapshot_totals"
+                )
+            ).all()
+        db.engine.dispose()
+    found = {
+        (r[0], r[1], r[2], r[3]): (
+            r[4],
+            r[5],
+            *(Decimal(str(v)).quantize(Decimal("0.01")) for v in r[6:9]),
+            *r[9:],
+        )
+        for r in rows
+    }
+    assert found == {
+        ("2026-09", "portfolio", None, None): (
+            3,
+            1,
+            Decimal("600.60"),
+            Decimal("-449.85"),
+            Decimal("28.50"),
+            9,
+            6,
+            6,
+        ),
+        ("2026-09", "program", 1, None): (
+            2,
+            1,
+            Decimal("300.30"),
+            Decimal("-199.80"),
+            Decimal("19.00"),
+            6,
+            4,
+            4,
+        ),
+        ("2026-09", "program", 2, None): (
+            1,
+            0,
+            Decimal("300.30"),
+            Decimal("-250.05"),
+            Decimal("9.50"),
+            3,
+            2,
+            2,
+        ),
+        ("2026-09", "department", None, "sales"): (
+            2,
+            1,
+            Decimal("400.40"),
+            Decimal("-299.90"),
+            Decimal("19.00"),
+            6,
+            5,
+            4,
+        ),
+        ("2026-09", "department", None, "service"): (
+            1,
+            0,
+            Decimal("200.20"),
+            Decimal("-149.95"),
+            Decimal("9.50"),
+            3,
+            1,
+            2,
+        ),
+        ("2026-10", "portfolio", None, None): (
+            1,
+            1,
+            Decimal("150.00"),
+            Decimal("-99.75"),
+            Decimal("9.50"),
+            3,
+            3,
+            2,
+        ),
+        ("2026-10", "program", 1, None): (
+            1,
+            1,
+            Decimal("150.00"),
+            Decimal("-99.75"),
+            Decimal("9.50"),
+            3,
+            3,
+            2,
+        ),
+        ("2026-10", "department", None, "sales"): (
+            1,
+            1,
+            Decimal("150.00"),
+            Decimal("-99.75"),
+            Decimal("9.50"),
+            3,
+            3,
+            2,
+        ),
+    }

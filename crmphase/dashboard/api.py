@@ -4,10 +4,16 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from crmphase import clock
+from crmphase.api.fields import page_body
 from crmphase.auth.policy import Action, permission_required
 from crmphase.dashboard import queries
 from crmphase.dashboard.rules import DashboardFilters
-from crmphase.dashboard.schemas import DashboardQuery, DashboardSchema
+from crmphase.dashboard.schemas import (
+    DashboardProgramPage,
+    DashboardProgramsQuery,
+    DashboardQuery,
+    DashboardSchema,
+)
 from crmphase.errors import ValidationFailed
 from crmphase.extensions import db
 from crmphase.programs.models import Program
@@ -23,6 +29,22 @@ def _totals(t) -> dict:
         "plan": t.plan,
         "coverage": t.coverage,
     }
+
+
+def _program_totals(row) -> dict:
+    program_id, name, totals = row
+    return {"program_id": program_id, "name": name, **_totals(totals)}
+
+
+def _dashboard_filters(args) -> DashboardFilters:
+    program_id = args.get("program_id")
+    if program_id and db.session.get(Program, program_id) is None:
+        raise ValidationFailed.one("program_id", f"there is no program {program_id}")
+    return DashboardFilters(
+        args.get("period") or clock.last_complete_period(),
+        program_id,
+        args.get("department"),
+    )
 
 
 def dashboard_body(d: queries.Dashboard) -> dict:
@@ -53,9 +75,8 @@ def dashboard_body(d: queries.Dashboard) -> dict:
             }
             for s in d.roi_trend
         ],
-        "by_program": [
-            {"program_id": pid, "name": name, **_totals(t)} for pid, name, t in d.by_program
-        ],
+        "by_program": [_program_totals(row) for row in d.by_program.items],
+        "by_program_total": d.by_program.total,
         "funnel": [
             {"phase": phase, "state": state, "count": n}
             for (phase, state), n in sorted(d.funnel.items())
@@ -83,12 +104,19 @@ class DashboardResource(MethodView):
         """Portfolio figures for a period (default: the last complete month), optionally for
         one program or department. Money, coverage and KPI figures come from the period's
         ROI snapshots; the funnel, ownership and reviews from the projects as they stand."""
-        program_id = args.get("program_id")
-        if program_id and db.session.get(Program, program_id) is None:
-            raise ValidationFailed.one("program_id", f"there is no program {program_id}")
-        filters = DashboardFilters(
-            args.get("period") or clock.last_complete_period(),
-            program_id,
-            args.get("department"),
-        )
+        filters = _dashboard_filters(args)
         return dashboard_body(queries.build_dashboard(filters, today=clock.today()))
+
+
+@blp.route("/dashboard/programs")
+class DashboardPrograms(MethodView):
+    decorators = [permission_required(Action.READ)]
+
+    @blp.arguments(DashboardProgramsQuery, location="query")
+    @blp.response(200, DashboardProgramPage)
+    def get(self, args):
+        """Every program's totals for a period (the dashboard shows the ten largest), by
+        name, a page at a time; the same filters as the dashboard."""
+        page = queries.program_totals_page(_dashboard_filters(args), args["page"], args["per_page"])
+        page.items = [_program_totals(row) for row in page.items]
+        return page_body(page)

@@ -1,7 +1,9 @@
 """Read-only queries behind the dashboard, its lists and its API.
 
-Every figure is aggregated in SQL over one period's ROI snapshots (or over the current
-projects, reviews and alerts); the trends read a window of periods with one GROUP BY.
+Totals, trends and the KPI status chart read the stored sums of each period's ROI
+snapshots (:class:`~crmphase.metrics.models.SnapshotTotals`: one row per period, program
+or department); the work lists read one period's snapshots, or the current projects,
+reviews and alerts; the trends read a window of periods with one GROUP BY.
 The number of statements never depends on how many projects or periods there are.
 """
 
@@ -26,8 +28,16 @@ from crmphase.dashboard.rules import (
 from crmphase.extensions import db
 from crmphase.metrics.kpi_tally import KPI_STATUSES, attainment_rank, entry_status, kpi_entries
 from crmphase.metrics.models import Alert, RoiSnapshot
-from crmphase.metrics.portfolio import Totals, portfolio_totals, totals_by_program
+from crmphase.metrics.portfolio import (
+    Totals,
+    portfolio_totals,
+    row_to_totals,
+    sum_source,
+    totals_by_program,
+    totals_columns,
+)
 from crmphase.metrics.roi import Coverage, roi_pct
+from crmphase.money import summed_money
 from crmphase.periods import Period, period_range
 from crmphase.phases.models import GateReview
 from crmphase.programs.models import Program, Project
@@ -37,8 +47,7 @@ ZERO = Decimal("0.00")
 TOP = 5  # items of each work list shown on the dashboard itself
 
 
-def _money(value) -> Decimal:
-    return Decimal(value or 0).quantize(Decimal("0.01"))
+_money = summed_money
 
 
 def _snapshots_in(query, f: DashboardFilters):
@@ -122,15 +131,15 @@ class CoveragePoint:
 def coverage_trend(f: DashboardFilters, months: int = TREND_MONTHS) -> list[CoveragePoint]:
     """Measurement coverage of each of the ``months`` periods ending with ``f.period``."""
     first = f.period.shift(-(months - 1))
-    query = _snapshots_in(
+    source = sum_source(f.program_id, f.department)
+    query = source.where(
         sa.select(
-            S.period,
-            sa.func.coalesce(sa.func.sum(S.due_count), 0),
-            sa.func.coalesce(sa.func.sum(S.measured_count), 0),
+            source.period,
+            sa.func.coalesce(source.sum("due_count"), 0),
+            sa.func.coalesce(source.sum("measured_count"), 0),
         )
-        .where(S.period >= str(first), S.period <= str(f.period))
-        .group_by(S.period),
-        f,
+        .where(source.period >= str(first), source.period <= str(f.period))
+        .group_by(source.period)
     )
     found = {row[0]: (int(row[1]), int(row[2])) for row in db.session.execute(query)}
     points = []
@@ -155,19 +164,19 @@ class MoneyPoint:
 def money_trend(f: DashboardFilters, months: int = ROI_TREND_MONTHS) -> list[MoneyPoint]:
     """Cumulative cost and benefit, actual and plan, for each period with snapshots."""
     first = f.period.shift(-(months - 1))
-    query = _snapshots_in(
+    source = sum_source(f.program_id, f.department)
+    query = source.where(
         sa.select(
-            S.period,
-            sa.func.count(S.id),
-            sa.func.sum(S.actual_cumulative_cost),
-            sa.func.sum(S.actual_cumulative_benefit),
-            sa.func.sum(S.plan_cumulative_cost),
-            sa.func.sum(S.plan_cumulative_benefit),
+            source.period,
+            source.projects,
+            source.sum("actual_cumulative_cost"),
+            source.sum("actual_cumulative_benefit"),
+            source.sum("plan_cumulative_cost"),
+            source.sum("plan_cumulative_benefit"),
         )
-        .where(S.period >= str(first), S.period <= str(f.period))
-        .group_by(S.period)
-        .order_by(S.period),
-        f,
+        .where(source.period >= str(first), source.period <= str(f.period))
+        .group_by(source.period)
+        .order_by(source.period)
     )
     return [
         MoneyPoint(
@@ -192,48 +201,65 @@ class ProgramRoiSeries:
     points: list[tuple[Period, Decimal | None]] = field(default_factory=list)
 
 
-def largest_programs(f: DashboardFilters, count: int) -> list[int]:
-    """The ``count`` programs with the largest actual cumulative cost in ``f.period``."""
-    query = _snapshots_in(
-        sa.select(S.program_id)
-        .where(S.period == str(f.period))
-        .group_by(S.program_id)
-        .order_by(sa.func.sum(S.actual_cumulative_cost).desc(), S.program_id)
-        .limit(count),
-        f,
+def largest_programs(f: DashboardFilters, count: int) -> WorkList:
+    """The ``count`` programs with the largest actual cumulative cost in ``f.period``, as
+    ``(program_id, name, Totals)``, and how many programs have snapshots in the period."""
+    source = sum_source(f.program_id, f.department, per_program=True)
+    query = source.where(
+        sa.select(
+            Program.id,
+            Program.name,
+            *totals_columns(source),
+            sa.func.count().over().label("total_rows"),
+        )
+        .join(Program, Program.id == source.program_id)
+        .where(source.period == str(f.period))
+        .group_by(Program.id, Program.name)
+        .order_by(source.sum("actual_cumulative_cost").desc(), Program.id)
+        .limit(count)
     )
-    return list(db.session.scalars(query))
+    rows = db.session.execute(query).all()
+    return WorkList(
+        rows[0].total_rows if rows else 0,
+        [(row.id, row.name, row_to_totals(f.period, row)) for row in rows],
+    )
+
+
+def program_totals_page(f: DashboardFilters, page: int, per_page: int) -> RowPage:
+    """Every program's totals for ``f``, by name, a page at a time."""
+    rows = totals_by_program(f.period, program_id=f.program_id, department=f.department)
+    return paginate_list(rows, page, per_page)
 
 
 def roi_trend_by_program(
-    f: DashboardFilters, totals: list[MoneyPoint], programs: int = ROI_TREND_PROGRAMS
+    f: DashboardFilters, totals: list[MoneyPoint], largest: WorkList
 ) -> list[ProgramRoiSeries]:
     """Actual ROI % (summed net over summed cost, as the portfolio totals compute it) in
-    each period of ``totals`` (:func:`money_trend`) of the ``programs`` largest programs
-    by actual cumulative cost in the period, and of all other programs together: a line
+    each period of ``totals`` (:func:`money_trend`) of the ``largest`` programs
+    (:func:`largest_programs`), and of all other programs together: a line
     per program stops being readable long before a portfolio's 200 programs, and every
     program's figures are in the table beside the chart.
 
     The other programs' sums are the period's totals less the shown programs' (a
     snapshot's net benefit is its benefit less its cost), so only the shown programs'
-    snapshots are read: by period and program, from the covering index.
+    per-program totals are read.
     """
-    shown = largest_programs(f, programs)
+    shown = [program_id for program_id, _name, _totals in largest.items]
     periods = [str(point.period) for point in totals]
-    query = _snapshots_in(
+    source = sum_source(f.program_id, f.department, per_program=True)
+    query = source.where(
         sa.select(
             Program.id,
             Program.name,
-            S.period,
-            sa.func.count(S.id),
-            sa.func.sum(S.actual_net_benefit),
-            sa.func.sum(S.actual_cumulative_cost),
+            source.period,
+            source.projects,
+            source.sum("actual_net_benefit"),
+            source.sum("actual_cumulative_cost"),
         )
-        .join(Program, Program.id == S.program_id)
-        .where(S.period.in_(periods), S.program_id.in_(shown))
-        .group_by(Program.id, Program.name, S.period)
-        .order_by(Program.name, Program.id, S.period),
-        f,
+        .join(Program, Program.id == source.program_id)
+        .where(source.period.in_(periods), source.program_id.in_(shown))
+        .group_by(Program.id, Program.name, source.period)
+        .order_by(Program.name, Program.id, source.period)
     )
     series: dict[int, ProgramRoiSeries] = {}
     shown_sums: dict[str, list] = {period: [0, ZERO, ZERO] for period in periods}
@@ -410,13 +436,13 @@ def kpi_details_of_period(f: DashboardFilters) -> list:
 def kpi_status_counts(f: DashboardFilters) -> dict[str, int]:
     """How many KPIs of the period's snapshots are on track, at risk, off track and
     without data: the sums of the snapshots' tallies."""
-    columns = (S.on_track_kpis, S.at_risk_kpis, S.off_track_kpis, S.no_data_kpis)
+    source = sum_source(f.program_id, f.department)
+    columns = ("on_track_kpis", "at_risk_kpis", "off_track_kpis", "no_data_kpis")
     row = db.session.execute(
-        _snapshots_in(
-            sa.select(*(sa.func.coalesce(sa.func.sum(c), 0) for c in columns)).where(
-                S.period == str(f.period)
-            ),
-            f,
+        source.where(
+            sa.select(*(sa.func.coalesce(source.sum(c), 0) for c in columns)).where(
+                source.period == str(f.period)
+            )
         )
     ).one()
     return {status: int(n) for status, n in zip(KPI_STATUSES, row, strict=True)}
@@ -543,7 +569,7 @@ class Dashboard:
     coverage_trend: list[CoveragePoint]
     money_trend: list[MoneyPoint]
     roi_trend: list[ProgramRoiSeries]
-    by_program: list[tuple[int, str, Totals]]
+    by_program: WorkList  # the largest programs, (program_id, name, Totals), and the count
     funnel: dict[tuple[str, str], int]
     ownership: dict[tuple[str, str], int]
     kpi_status: dict[str, int]
@@ -574,6 +600,7 @@ def build_dashboard(
     """Every figure of the dashboard for ``f``, in a fixed number of statements."""
     kpi_status = kpi_status_counts(f)
     money = money_trend(f)
+    largest = largest_programs(f, ROI_TREND_PROGRAMS)
     active = db.session.scalar(
         _projects_in(sa.select(sa.func.count(Project.id)).where(Project.state == "active"), f)
     )
@@ -588,8 +615,8 @@ def build_dashboard(
         active_projects=int(active or 0),
         coverage_trend=coverage_trend(f),
         money_trend=money,
-        roi_trend=roi_trend_by_program(f, money),
-        by_program=totals_by_program(f.period, program_id=f.program_id, department=f.department),
+        roi_trend=roi_trend_by_program(f, money, largest),
+        by_program=largest,
         funnel=funnel(f),
         ownership=ownership(f),
         kpi_status=kpi_status,

@@ -6,7 +6,7 @@ components of the same name (other domains have their own ``Coverage``, ``Totals
 
 import marshmallow as ma
 
-from crmphase.api.fields import Money, PeriodField
+from crmphase.api.fields import Money, PageQuery, PeriodField, page_schema
 from crmphase.dashboard.rules import DEPARTMENTS
 
 F = ma.fields
@@ -85,6 +85,13 @@ class DashboardProgramRoiSchema(ma.Schema):
 class DashboardProgramTotalsSchema(DashboardTotalsSchema):
     program_id = F.Integer()
     name = F.String()
+
+
+class DashboardProgramsQuery(DashboardQuery, PageQuery):
+    pass
+
+
+DashboardProgramPage = page_schema(DashboardProgramTotalsSchema, "DashboardProgramPage")
 
 
 class DashboardFunnelCellSchema(ma.Schema):
@@ -180,7 +187,14 @@ class DashboardSchema(ma.Schema):
     coverage_trend = F.List(F.Nested(DashboardCoveragePointSchema))
     money_trend = F.List(F.Nested(DashboardMoneyPointSchema))
     roi_trend = F.List(F.Nested(DashboardProgramRoiSchema))
-    by_program = F.List(F.Nested(DashboardProgramTotalsSchema))
+    by_program = F.List(
+        F.Nested(DashboardProgramTotalsSchema),
+        metadata={
+            "description": "the ten programs with the largest actual cumulative cost; "
+            "every program: /api/v1/dashboard/programs"
+        },
+    )
+    by_program_total = F.Integer(metadata={"description": "programs with snapshots"})
     funnel = F.List(F.Nested(DashboardFunnelCellSchema))
     ownership = F.List(F.Nested(DashboardOwnershipCellSchema))
     kpi_status = F.Nested(DashboardKpiStatusSchema)

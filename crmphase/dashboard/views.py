@@ -91,6 +91,12 @@ def snapshots():
     )
 
 
+@bp.route("/dashboard/programs")
+@permission_required(Action.READ)
+def programs():
+    return _list_page("dashboard/programs.html", queries.program_totals_page)
+
+
 @bp.route("/dashboard/unmeasured")
 @permission_required(Action.READ)
 def unmeasured():

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 
 from crmphase import clock
 from crmphase.auth.models import User
@@ -270,6 +270,119 @@ class RoiSnapshot(db.Model):
 
     def __repr__(self) -> str:
         return f"<RoiSnapshot project {self.project_id} {self.period}>"
+
+
+TOTALS_SCOPES = ("portfolio", "program", "department")
+# The snapshot columns summed into SnapshotTotals (same names on both tables).
+SUMMED_MONEY = (
+    "actual_cumulative_cost",
+    "actual_cumulative_benefit",
+    "actual_net_benefit",
+    "actual_npv",
+    "plan_cumulative_cost",
+    "plan_cumulative_benefit",
+    "plan_net_benefit",
+    "plan_npv",
+)
+SUMMED_COUNTS = (
+    "due_count",
+    "measured_count",
+    "on_track_kpis",
+    "at_risk_kpis",
+    "off_track_kpis",
+    "no_data_kpis",
+)
+TOTAL_MONEY = sa.Numeric(18, 2)  # a portfolio's sums outgrow one project's MONEY
+
+
+class SnapshotTotals(db.Model):
+    """The sums of one period's ROI snapshots (migration 0005): one row for the portfolio,
+    one per program and one per department with snapshots in the period.
+
+    The dashboard's totals, trends and per-program table read these instead of summing
+    every snapshot of up to 24 periods, so their cost does not grow with the portfolio.
+    :func:`refresh_snapshot_totals` rewrites a period's rows from its snapshots; it runs
+    after every flush that adds, changes or deletes a snapshot (see the listener below).
+    """
+
+    __tablename__ = "roi_snapshot_totals"
+    __table_args__ = (
+        enum_check("scope", TOTALS_SCOPES, "scope"),
+        sa.Index("ix_roi_snapshot_totals_scope_period", "scope", "period", "program_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(PERIOD)
+    scope: Mapped[str] = mapped_column(sa.String(10))
+    program_id: Mapped[int | None] = mapped_column(sa.ForeignKey("programs.id"))
+    department: Mapped[str | None] = mapped_column(sa.String(16))
+    projects: Mapped[int] = mapped_column(default=0)
+    measured_projects: Mapped[int] = mapped_column(default=0)
+    actual_cumulative_cost: Mapped[Decimal] = mapped_column(TOTAL_MONEY, default=0)
+    actual_cumulative_benefit: Mapped[Decimal] = mapped_column(TOTAL_MONEY, default=0)
+    actual_net_benefit: Mapped[Decimal] = mapped_column(TOTAL_MONEY, default=0)
+    actual_npv: Mapped[Decimal] = mapped_column(TOTAL_MONEY, default=0)
+    plan_cumulative_cost: Mapped[Decimal] = mapped_column(TOTAL_MONEY, default=0)
+    plan_cumulative_benefit: Mapped[Decimal] = mapped_column(TOTAL_MONEY, default=0)
+    plan_net_benefit: Mapped[Decimal] = mapped_column(TOTAL_MONEY, default=0)
+    plan_npv: Mapped[Decimal] = mapped_column(TOTAL_MONEY, default=0)
+    due_count: Mapped[int] = mapped_column(default=0)
+    measured_count: Mapped[int] = mapped_column(default=0)
+    on_track_kpis: Mapped[int] = mapped_column(default=0)
+    at_risk_kpis: Mapped[int] = mapped_column(default=0)
+    off_track_kpis: Mapped[int] = mapped_column(default=0)
+    no_data_kpis: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self) -> str:
+        key = self.program_id or self.department or ""
+        return f"<SnapshotTotals {self.period} {self.scope} {key}>".replace(" >", ">")
+
+
+def refresh_snapshot_totals(connection, periods) -> None:
+    """Rewrite the :class:`SnapshotTotals` of ``periods`` from their snapshots: three
+    ``INSERT ... SELECT`` per period (the portfolio, per program, per department)."""
+    totals, snapshots = SnapshotTotals.__table__, RoiSnapshot.__table__
+    sums = [
+        sa.func.count(snapshots.c.id),
+        sa.func.coalesce(sa.func.sum(sa.case((snapshots.c.measured, 1), else_=0)), 0),
+        *(sa.func.coalesce(sa.func.sum(snapshots.c[name]), 0) for name in SUMMED_MONEY),
+        *(sa.func.coalesce(sa.func.sum(snapshots.c[name]), 0) for name in SUMMED_COUNTS),
+    ]
+    targets = ["period", "scope", "program_id", "department", "projects", "measured_projects"]
+    targets += [*SUMMED_MONEY, *SUMMED_COUNTS]
+    for period in sorted(set(periods)):
+        connection.execute(sa.delete(totals).where(totals.c.period == period))
+        of_period = snapshots.c.period == period
+        for scope, program, department, group in (
+            ("portfolio", sa.null(), sa.null(), (snapshots.c.period,)),
+            ("program", snapshots.c.program_id, sa.null(), (snapshots.c.program_id,)),
+            ("department", sa.null(), snapshots.c.department, (snapshots.c.department,)),
+        ):
+            select = (
+                sa.select(
+                    sa.literal(period, PERIOD),
+                    sa.literal(scope, sa.String(10)),
+                    sa.cast(program, sa.Integer),
+                    sa.cast(department, sa.String(16)),
+                    *sums,
+                )
+                .where(of_period)
+                .group_by(*group)
+            )
+            connection.execute(totals.insert().from_select(targets, select))
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _refresh_totals_after_flush(session, _flush_context) -> None:
+    """Keep each period's totals in step with its snapshots, in the same transaction."""
+    periods = set()
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(instance, RoiSnapshot):
+            periods.add(instance.period)
+            history = sa.inspect(instance).attrs.period.history
+            periods.update(p for p in history.deleted or () if p)
+    if periods:
+        refresh_snapshot_totals(session.connection(), periods)
 
 
 class Alert(db.Model):

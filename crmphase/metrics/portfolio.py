@@ -13,6 +13,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from crmphase.metrics.roi import Coverage, roi_pct
+from crmphase.money import summed_money
 from crmphase.periods import Period
 
 ZERO = Decimal("0.00")
@@ -42,30 +43,91 @@ class Totals:
     coverage: Coverage
 
 
-def _money(value) -> Decimal:
-    return Decimal(value or 0).quantize(Decimal("0.01"))
+_money = summed_money
 
 
-def _totals_columns():
+@dataclass(frozen=True)
+class SumSource:
+    """Where sums over a period's snapshots come from: the stored totals of one scope
+    (:class:`~crmphase.metrics.models.SnapshotTotals`, one row per period, program or
+    department), or the snapshots themselves when no stored scope fits the filter (one
+    program's snapshots of one department). Both tables name the summed columns alike."""
+
+    table: type
+    conditions: tuple
+    projects: sa.ColumnElement
+    measured_projects: sa.ColumnElement
+
+    @property
+    def period(self):
+        return self.table.period
+
+    @property
+    def program_id(self):
+        return self.table.program_id
+
+    def sum(self, column: str):
+        return sa.func.sum(getattr(self.table, column))
+
+    def where(self, query):
+        return query.where(*self.conditions)
+
+
+def sum_source(
+    program_id: int | None = None, department: str | None = None, *, per_program: bool = False
+) -> SumSource:
+    """The cheapest source of the sums for the filter; ``per_program``: sums that will be
+    grouped by program."""
     from crmphase.metrics.models import RoiSnapshot as S
+    from crmphase.metrics.models import SnapshotTotals as T
 
-    return (
-        sa.func.count(S.id).label("projects"),
-        sa.func.coalesce(sa.func.sum(sa.case((S.measured, 1), else_=0)), 0).label("measured"),
-        sa.func.sum(S.actual_cumulative_cost).label("a_cost"),
-        sa.func.sum(S.actual_cumulative_benefit).label("a_benefit"),
-        sa.func.sum(S.actual_net_benefit).label("a_net"),
-        sa.func.sum(S.actual_npv).label("a_npv"),
-        sa.func.sum(S.plan_cumulative_cost).label("p_cost"),
-        sa.func.sum(S.plan_cumulative_benefit).label("p_benefit"),
-        sa.func.sum(S.plan_net_benefit).label("p_net"),
-        sa.func.sum(S.plan_npv).label("p_npv"),
-        sa.func.coalesce(sa.func.sum(S.due_count), 0).label("due"),
-        sa.func.coalesce(sa.func.sum(S.measured_count), 0).label("measured_kpis"),
+    if department and (program_id or per_program):
+        conditions = [S.department == department]
+        if program_id:
+            conditions.append(S.program_id == program_id)
+        return snapshot_source(*conditions)
+    if program_id or per_program:
+        conditions = [T.scope == "program"]
+        if program_id:
+            conditions.append(T.program_id == program_id)
+    elif department:
+        conditions = [T.scope == "department", T.department == department]
+    else:
+        conditions = [T.scope == "portfolio"]
+    return SumSource(
+        T, tuple(conditions), sa.func.sum(T.projects), sa.func.sum(T.measured_projects)
     )
 
 
-def _row_to_totals(period: Period, row) -> Totals:
+def snapshot_source(*conditions) -> SumSource:
+    """Sums over the snapshots themselves (with ``conditions``)."""
+    from crmphase.metrics.models import RoiSnapshot as S
+
+    measured = sa.func.sum(sa.case((S.measured, 1), else_=0))
+    return SumSource(S, conditions, sa.func.count(S.id), measured)
+
+
+def totals_columns(source: SumSource | None = None):
+    """The labelled sums that :func:`row_to_totals` reads (default: over snapshots)."""
+    source = source or snapshot_source()
+    return (
+        sa.func.coalesce(source.projects, 0).label("projects"),
+        sa.func.coalesce(source.measured_projects, 0).label("measured"),
+        source.sum("actual_cumulative_cost").label("a_cost"),
+        source.sum("actual_cumulative_benefit").label("a_benefit"),
+        source.sum("actual_net_benefit").label("a_net"),
+        source.sum("actual_npv").label("a_npv"),
+        source.sum("plan_cumulative_cost").label("p_cost"),
+        source.sum("plan_cumulative_benefit").label("p_benefit"),
+        source.sum("plan_net_benefit").label("p_net"),
+        source.sum("plan_npv").label("p_npv"),
+        sa.func.coalesce(source.sum("due_count"), 0).label("due"),
+        sa.func.coalesce(source.sum("measured_count"), 0).label("measured_kpis"),
+    )
+
+
+def row_to_totals(period: Period, row) -> Totals:
+    """:class:`Totals` from a row with the columns of :func:`totals_columns`."""
     return Totals(
         period=period,
         projects=int(row.projects or 0),
@@ -80,14 +142,8 @@ def _row_to_totals(period: Period, row) -> Totals:
     )
 
 
-def _filtered(query, program_id: int | None, department: str | None):
-    from crmphase.metrics.models import RoiSnapshot as S
-
-    if program_id:
-        query = query.where(S.program_id == program_id)
-    if department:
-        query = query.where(S.department == department)
-    return query
+_totals_columns = totals_columns
+_row_to_totals = row_to_totals
 
 
 def portfolio_totals(
@@ -95,12 +151,10 @@ def portfolio_totals(
 ) -> Totals:
     """Totals of every snapshot of ``period`` (optionally one program or department)."""
     from crmphase.extensions import db
-    from crmphase.metrics.models import RoiSnapshot as S
 
-    query = _filtered(
-        sa.select(*_totals_columns()).where(S.period == str(period)), program_id, department
-    )
-    return _row_to_totals(period, db.session.execute(query).one())
+    source = sum_source(program_id, department)
+    query = source.where(sa.select(*totals_columns(source)).where(source.period == str(period)))
+    return row_to_totals(period, db.session.execute(query).one())
 
 
 def totals_by_program(
@@ -108,19 +162,17 @@ def totals_by_program(
 ) -> list[tuple[int, str, Totals]]:
     """``(program_id, program_name, totals)`` per program with snapshots in ``period``."""
     from crmphase.extensions import db
-    from crmphase.metrics.models import RoiSnapshot as S
     from crmphase.programs.models import Program
 
-    query = _filtered(
-        sa.select(Program.id, Program.name, *_totals_columns())
-        .join(Program, Program.id == S.program_id)
-        .where(S.period == str(period))
+    source = sum_source(program_id, department, per_program=True)
+    query = source.where(
+        sa.select(Program.id, Program.name, *totals_columns(source))
+        .join(Program, Program.id == source.program_id)
+        .where(source.period == str(period))
         .group_by(Program.id, Program.name)
-        .order_by(Program.name),
-        program_id,
-        department,
+        .order_by(Program.name)
     )
-    return [(row.id, row.name, _row_to_totals(period, row)) for row in db.session.execute(query)]
+    return [(row.id, row.name, row_to_totals(period, row)) for row in db.session.execute(query)]
 
 
 def totals_from_snapshots(period: Period, snapshots) -> Totals:

@@ -90,6 +90,7 @@ def test_bad_filters_show_a_message_next_to_the_field(page_client, dash_portfoli
     "path",
     [
         "/dashboard/projects",
+        "/dashboard/programs",
         "/dashboard/unmeasured",
         "/dashboard/off-track",
         "/dashboard/overruns",

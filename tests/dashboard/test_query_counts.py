@@ -78,6 +78,7 @@ def test_dashboard_api_statements_do_not_grow(grow, api, count_queries, dash_now
     "path",
     [
         "/dashboard/projects",
+        "/dashboard/programs",
         "/dashboard/unmeasured",
         "/dashboard/off-track",
         "/dashboard/overruns",

@@ -88,3 +88,62 @@ def test_off_track_list_and_counts_equal_those_from_every_snapshot(
     assert [(k["project_id"], k["name"], k["attainment"]) for k in body["off_track"]["items"]] == [
         (k.project_id, k.name, k.attainment) for k in expected[:5]
     ]
+
+
+def _thirteen_programs(make_user, make_program, make_project, dash_snapshot):
+    """Program i costs 1000 × (i + 1) in October, so programs 3 to 12 are the largest."""
+    crmo = make_user("crmo")
+    programs = [make_program(f"Program {i:02d}", crmo=crmo) for i in range(13)]
+    for i, program in enumerate(programs):
+        project = make_project(f"Project {i:02d}", program=program)
+        dash_snapshot(project, "2026-10", cost=1000 * (i + 1), benefit=500, due=2, measured=i % 3)
+    return programs
+
+
+def test_dashboard_shows_the_ten_largest_programs_and_lists_all_a_page_at_a_time(
+    api, dash_now, make_user, make_program, make_project, dash_snapshot
+):
+    _thirteen_programs(make_user, make_program, make_project, dash_snapshot)
+    client = api("viewer")
+    body = client.get("/api/v1/dashboard?period=2026-10").json
+    assert body["by_program_total"] == 13
+    assert [p["name"] for p in body["by_program"]] == [f"Program {i:02d}" for i in range(12, 2, -1)]
+    assert body["by_program"][0]["actual"]["cumulative_cost"] == "13000.00"
+    assert body["by_program"][0]["coverage"]["measured"] == 0  # 12 % 3
+
+    first = client.get("/api/v1/dashboard/programs?period=2026-10&per_page=5").json
+    assert (first["total"], first["pages"], first["page"]) == (13, 3, 1)
+    assert [p["name"] for p in first["items"]] == [f"Program {i:02d}" for i in range(5)]
+    last = client.get("/api/v1/dashboard/programs?period=2026-10&per_page=5&page=3").json
+    assert [p["name"] for p in last["items"]] == ["Program 10", "Program 11", "Program 12"]
+    everything = client.get("/api/v1/dashboard/programs?period=2026-10&per_page=100").json
+    # the dashboard's rows are the same figures as the full list's
+    same = {p["name"]: p for p in everything["items"]}
+    assert all(same[p["name"]] == p for p in body["by_program"])
+
+    assert client.get("/api/v1/dashboard/programs?period=2026-13").status_code == 422
+    assert client.get("/api/v1/dashboard/programs?program_id=999").status_code == 422
+    assert client.get("/api/v1/dashboard/programs?per_page=0").status_code == 422
+    empty = client.get("/api/v1/dashboard/programs?period=2025-01").json
+    assert (empty["total"], empty["items"]) == (0, [])
+
+
+def test_dashboard_page_links_to_every_program(
+    page_client, dash_now, make_user, make_program, make_project, dash_snapshot, app, monkeypatch
+):
+    _thirteen_programs(make_user, make_program, make_project, dash_snapshot)
+    client = page_client(make_user("viewer"))
+    body = client.get("/?period=2026-10").get_data(as_text=True)
+    assert "The 10 largest of 13 programs, 2026-10" in body
+    assert "Program 12" in body and "Program 02" not in body.split("programs-h")[1]
+    assert "All 13 programs" in body and "/dashboard/programs?period=2026-10" in body
+
+    monkeypatch.setitem(app.config, "PER_PAGE", 10)
+    first = client.get("/dashboard/programs?period=2026-10").get_data(as_text=True)
+    assert "Page 1 of 2 · 13 in all" in first
+    table = first.split('class="table"')[1]  # not the filter bar's choice of programs
+    assert "Program 00" in table and "Program 12" not in table
+    second = client.get("/dashboard/programs?period=2026-10&page=2").get_data(as_text=True)
+    assert "Program 12" in second.split('class="table"')[1]
+    empty = client.get("/dashboard/programs?period=2025-01").get_data(as_text=True)
+    assert "No program has snapshots for 2025-01" in empty
