@@ -198,9 +198,11 @@ DASHBOARD = [
     "t.plan_cumulative_cost, t.plan_cumulative_benefit FROM roi_snapshot_totals t "
     "WHERE t.scope = 'portfolio' AND t.period >= :first_24 AND t.period <= :period "
     "ORDER BY t.period",
-    # (ROI per program: the ten largest, each period; the others are totals less these)
-    "SELECT program_id FROM roi_snapshot_totals WHERE scope = 'program' AND period = :period "
-    "ORDER BY actual_cumulative_cost DESC, program_id LIMIT 10",
+    # the ten largest programs' totals and the count of all (the table), then their ROI in
+    # each period (the chart's lines; the other programs are the totals less these)
+    f"SELECT pr.id, pr.name, {STORED_TOTALS}, COUNT(*) OVER () FROM roi_snapshot_totals t "
+    "JOIN programs pr ON pr.id = t.program_id WHERE t.scope = 'program' "
+    "AND t.period = :period ORDER BY t.actual_cumulative_cost DESC, pr.id LIMIT 10",
     "SELECT pr.id, pr.name, t.period, t.projects, t.actual_net_benefit, "
     "t.actual_cumulative_cost FROM roi_snapshot_totals t "
     "JOIN programs pr ON pr.id = t.program_id WHERE t.scope = 'program' "
@@ -208,9 +210,6 @@ DASHBOARD = [
     "(SELECT program_id FROM roi_snapshot_totals WHERE scope = 'program' "
     "AND period = :period ORDER BY actual_cumulative_cost DESC, program_id LIMIT 10) "
     "ORDER BY pr.name, t.period",
-    f"SELECT pr.id, pr.name, {STORED_TOTALS} FROM roi_snapshot_totals t "
-    "JOIN programs pr ON pr.id = t.program_id WHERE t.scope = 'program' "
-    "AND t.period = :period ORDER BY pr.name",
     "SELECT phase, state, COUNT(id) FROM projects GROUP BY phase, state",
     "SELECT department, phase, COUNT(id) FROM projects WHERE state = 'active' "
     "GROUP BY department, phase",
