@@ -163,10 +163,12 @@ STORED_TOTALS = (
     "t.plan_net_benefit, t.plan_npv, t.due_count, t.measured_count"
 )
 DASHBOARD = [
-    # KPI status counts; the five least attained off-track KPIs: the threshold, then the
-    # KPI details of the snapshots at or under it
-    "SELECT SUM(on_track_kpis), SUM(at_risk_kpis), SUM(off_track_kpis), SUM(no_data_kpis) "
-    "FROM roi_snapshot_totals WHERE scope = 'portfolio' AND period = :period",
+    # the five least attained off-track KPIs: the threshold, then the KPI details of the
+    # snapshots at or under it
+    # the period's totals with its KPI status counts
+    f"SELECT {STORED_TOTALS}, t.on_track_kpis, t.at_risk_kpis, t.off_track_kpis, "
+    "t.no_data_kpis FROM roi_snapshot_totals t WHERE t.scope = 'portfolio' "
+    "AND t.period = :period",
     "SELECT least_off_track_attainment FROM roi_snapshots WHERE period = :period "
     "AND least_off_track_attainment IS NOT NULL "
     "ORDER BY least_off_track_attainment LIMIT 1 OFFSET 4",
@@ -189,15 +191,11 @@ DASHBOARD = [
     "WHERE p.phase = 'manage' AND p.state = 'active' "
     "AND COALESCE(p.last_review_on, p.phase_entered_on) <= :overdue_cutoff "
     "ORDER BY COALESCE(p.last_review_on, p.phase_entered_on), p.name LIMIT 5",
-    f"SELECT {STORED_TOTALS} FROM roi_snapshot_totals t "
-    "WHERE t.scope = 'portfolio' AND t.period = :period",
-    # trends: coverage (12 months), money (24 months), ROI per program (24 months)
-    "SELECT t.period, t.due_count, t.measured_count FROM roi_snapshot_totals t "
-    "WHERE t.scope = 'portfolio' AND t.period >= :first_12 AND t.period <= :period",
+    # trends: money (24 months) and coverage (the last 12 of them), ROI per program
     "SELECT t.period, t.projects, t.actual_cumulative_cost, t.actual_cumulative_benefit, "
-    "t.plan_cumulative_cost, t.plan_cumulative_benefit FROM roi_snapshot_totals t "
-    "WHERE t.scope = 'portfolio' AND t.period >= :first_24 AND t.period <= :period "
-    "ORDER BY t.period",
+    "t.plan_cumulative_cost, t.plan_cumulative_benefit, t.due_count, t.measured_count "
+    "FROM roi_snapshot_totals t WHERE t.scope = 'portfolio' AND t.period >= :first_24 "
+    "AND t.period <= :period ORDER BY t.period",
     # the ten largest programs' totals and the count of all (the table), then their ROI in
     # each period (the chart's lines; the other programs are the totals less these)
     f"SELECT pr.id, pr.name, {STORED_TOTALS}, COUNT(*) OVER () FROM roi_snapshot_totals t "

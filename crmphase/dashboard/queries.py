@@ -30,7 +30,6 @@ from crmphase.metrics.kpi_tally import KPI_STATUSES, attainment_rank, entry_stat
 from crmphase.metrics.models import Alert, RoiSnapshot
 from crmphase.metrics.portfolio import (
     Totals,
-    portfolio_totals,
     row_to_totals,
     sum_source,
     totals_by_program,
@@ -128,27 +127,6 @@ class CoveragePoint:
     coverage: Coverage
 
 
-def coverage_trend(f: DashboardFilters, months: int = TREND_MONTHS) -> list[CoveragePoint]:
-    """Measurement coverage of each of the ``months`` periods ending with ``f.period``."""
-    first = f.period.shift(-(months - 1))
-    source = sum_source(f.program_id, f.department)
-    query = source.where(
-        sa.select(
-            source.period,
-            sa.func.coalesce(source.sum("due_count"), 0),
-            sa.func.coalesce(source.sum("measured_count"), 0),
-        )
-        .where(source.period >= str(first), source.period <= str(f.period))
-        .group_by(source.period)
-    )
-    found = {row[0]: (int(row[1]), int(row[2])) for row in db.session.execute(query)}
-    points = []
-    for period in period_range(first, f.period):
-        due, measured = found.get(str(period), (0, 0))
-        points.append(CoveragePoint(period, Coverage(measured=min(measured, due), due=due)))
-    return points
-
-
 @dataclass(frozen=True)
 class MoneyPoint:
     """Portfolio cumulative cost and benefit at the end of a period, actual and plan."""
@@ -161,9 +139,13 @@ class MoneyPoint:
     plan_benefit: Decimal
 
 
-def money_trend(f: DashboardFilters, months: int = ROI_TREND_MONTHS) -> list[MoneyPoint]:
-    """Cumulative cost and benefit, actual and plan, for each period with snapshots."""
-    first = f.period.shift(-(months - 1))
+def trends(f: DashboardFilters) -> tuple[list[CoveragePoint], list[MoneyPoint]]:
+    """Both trends in one statement: the measurement coverage of each of the
+    ``TREND_MONTHS`` periods ending with ``f.period`` (a period without snapshots has
+    nothing due), and the cumulative cost and benefit, actual and plan, of each of the
+    ``ROI_TREND_MONTHS`` periods ending with it that has snapshots."""
+    coverage_from = f.period.shift(-(TREND_MONTHS - 1))
+    money_from = f.period.shift(-(ROI_TREND_MONTHS - 1))
     source = sum_source(f.program_id, f.department)
     query = source.where(
         sa.select(
@@ -173,22 +155,25 @@ def money_trend(f: DashboardFilters, months: int = ROI_TREND_MONTHS) -> list[Mon
             source.sum("actual_cumulative_benefit"),
             source.sum("plan_cumulative_cost"),
             source.sum("plan_cumulative_benefit"),
+            sa.func.coalesce(source.sum("due_count"), 0),
+            sa.func.coalesce(source.sum("measured_count"), 0),
         )
-        .where(source.period >= str(first), source.period <= str(f.period))
+        .where(source.period >= str(min(coverage_from, money_from)))
+        .where(source.period <= str(f.period))
         .group_by(source.period)
         .order_by(source.period)
     )
-    return [
-        MoneyPoint(
-            Period.parse(row[0]),
-            int(row[1]),
-            _money(row[2]),
-            _money(row[3]),
-            _money(row[4]),
-            _money(row[5]),
-        )
-        for row in db.session.execute(query)
-    ]
+    money, counts = [], {}
+    for row in db.session.execute(query):
+        period = Period.parse(row[0])
+        counts[period] = (int(row[6]), int(row[7]))
+        if period >= money_from:
+            money.append(MoneyPoint(period, int(row[1]), *(_money(value) for value in row[2:6])))
+    coverage = []
+    for period in period_range(coverage_from, f.period):
+        due, measured = counts.get(period, (0, 0))
+        coverage.append(CoveragePoint(period, Coverage(measured=min(measured, due), due=due)))
+    return coverage, money
 
 
 OTHER_PROGRAMS = "All other programs"
@@ -235,7 +220,7 @@ def roi_trend_by_program(
     f: DashboardFilters, totals: list[MoneyPoint], largest: WorkList
 ) -> list[ProgramRoiSeries]:
     """Actual ROI % (summed net over summed cost, as the portfolio totals compute it) in
-    each period of ``totals`` (:func:`money_trend`) of the ``largest`` programs
+    each period of ``totals`` (:func:`trends`) of the ``largest`` programs
     (:func:`largest_programs`), and of all other programs together: a line
     per program stops being readable long before a portfolio's 200 programs, and every
     program's figures are in the table beside the chart.
@@ -433,19 +418,24 @@ def kpi_details_of_period(f: DashboardFilters) -> list:
     return db.session.execute(_kpi_details_query(f)).all()
 
 
-def kpi_status_counts(f: DashboardFilters) -> dict[str, int]:
-    """How many KPIs of the period's snapshots are on track, at risk, off track and
-    without data: the sums of the snapshots' tallies."""
+def period_totals(f: DashboardFilters) -> tuple[Totals, dict[str, int]]:
+    """The period's totals, and how many of its KPIs are on track, at risk, off track and
+    without data (the sums of the snapshots' tallies), in one statement."""
     source = sum_source(f.program_id, f.department)
-    columns = ("on_track_kpis", "at_risk_kpis", "off_track_kpis", "no_data_kpis")
+    tally = ("on_track_kpis", "at_risk_kpis", "off_track_kpis", "no_data_kpis")
     row = db.session.execute(
         source.where(
-            sa.select(*(sa.func.coalesce(source.sum(c), 0) for c in columns)).where(
-                source.period == str(f.period)
-            )
+            sa.select(
+                *totals_columns(source),
+                *(sa.func.coalesce(source.sum(column), 0).label(column) for column in tally),
+            ).where(source.period == str(f.period))
         )
     ).one()
-    return {status: int(n) for status, n in zip(KPI_STATUSES, row, strict=True)}
+    counts = {
+        status: int(getattr(row, column))
+        for status, column in zip(KPI_STATUSES, tally, strict=True)
+    }
+    return row_to_totals(f.period, row), counts
 
 
 def least_attained_off_track(f: DashboardFilters, top: int) -> list[OffTrackKpi]:
@@ -598,8 +588,8 @@ def build_dashboard(
     f: DashboardFilters, *, today: date, user: User | None = None, top: int = TOP
 ) -> Dashboard:
     """Every figure of the dashboard for ``f``, in a fixed number of statements."""
-    kpi_status = kpi_status_counts(f)
-    money = money_trend(f)
+    totals, kpi_status = period_totals(f)
+    coverage, money = trends(f)
     largest = largest_programs(f, ROI_TREND_PROGRAMS)
     active = db.session.scalar(
         _projects_in(sa.select(sa.func.count(Project.id)).where(Project.state == "active"), f)
@@ -611,9 +601,9 @@ def build_dashboard(
     dashboard = Dashboard(
         filters=f,
         today=today,
-        totals=portfolio_totals(f.period, program_id=f.program_id, department=f.department),
+        totals=totals,
         active_projects=int(active or 0),
-        coverage_trend=coverage_trend(f),
+        coverage_trend=coverage,
         money_trend=money,
         roi_trend=roi_trend_by_program(f, money, largest),
         by_program=largest,
