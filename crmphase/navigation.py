@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,24 @@ def add_project_tab(tab: ProjectTab) -> None:
     PROJECT_TABS[tab.key] = tab
 
 
+def _url(endpoint: str, kwargs: dict) -> str:
+    """``url_for(endpoint, **kwargs)``, remembered per app and script root: the main
+    navigation builds the same dozen URLs on every page."""
+    key = (endpoint, tuple(sorted(kwargs.items())), request.script_root)
+    urls = current_app.extensions.setdefault("crmphase_navigation_urls", {})
+    url = urls.get(key)
+    if url is None:
+        url = urls[key] = url_for(endpoint, **kwargs)
+    return url
+
+
 def navigation_for(user) -> list[dict]:
     items = []
     for entry in sorted(NAV_ENTRIES.values(), key=lambda e: (e.order, e.label)):
         if entry.roles is not None and user.role not in entry.roles:
             continue
         kwargs = entry.url_kwargs(user) if entry.url_kwargs else {}
-        url = url_for(entry.endpoint, **kwargs)
+        url = _url(entry.endpoint, kwargs)
         items.append(
             {
                 "label": entry.label,

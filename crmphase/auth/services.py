@@ -139,15 +139,19 @@ def issue_token(user: User, name: str = "cli", actor=None) -> str:
     return plain
 
 
+# Every API request runs this: built once, with the token's hash as a bound parameter.
+_UNREVOKED_TOKEN = (
+    sa.select(ApiToken)
+    .options(joinedload(ApiToken.user))  # one query, not two
+    .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+)
+
+
 def user_for_token(plain: str) -> User | None:
     """The active user owning this unrevoked token, or None."""
     if not plain or not plain.startswith(TOKEN_PREFIX):
         return None
-    token = db.session.scalar(
-        sa.select(ApiToken)
-        .options(joinedload(ApiToken.user))  # every API request: one query, not two
-        .where(ApiToken.token_hash == _digest(plain), ApiToken.revoked_at.is_(None))
-    )
+    token = db.session.scalar(_UNREVOKED_TOKEN, {"token_hash": _digest(plain)})
     if token is None or not token.user.active:
         return None
     return token.user

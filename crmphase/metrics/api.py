@@ -11,9 +11,10 @@ from crmphase import clock
 from crmphase.api.fields import page_body
 from crmphase.api.problems import problem
 from crmphase.auth.policy import Action, authorize, current_actor, permission_required
+from crmphase.errors import NotFound
 from crmphase.extensions import db
 from crmphase.metrics import imports, services
-from crmphase.metrics.figures import figures_for
+from crmphase.metrics.figures import load_figures
 from crmphase.metrics.schemas import (
     BenefitPage,
     CostEntrySchema,
@@ -211,8 +212,12 @@ class ProjectRoi(MethodView):
     def get(self, args, project_id):
         """Every SPEC §4 figure for a period (default: the month just ended), from plan
         and from actual entries, with the variance, the KPIs and the coverage."""
-        project = get_project(project_id)
-        return figures_for(project, args.get("period") or clock.last_complete_period())
+        period = args.get("period") or clock.last_complete_period()
+        # load_figures reads the project anyway: no separate query to tell a 404
+        figures = load_figures([project_id], period).get(project_id)
+        if figures is None:
+            raise NotFound(f"no project {project_id}")
+        return figures
 
 
 class MeasurementFile(ma.Schema):

@@ -9,6 +9,7 @@ summed per project, kind and period in SQL.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,12 +25,14 @@ from crmphase.metrics.roi import (
     KpiTarget,
     MoneyEntry,
     RoiFigures,
+    cadence_includes,
     kpi_progress,
     latest_value,
     roi_pair,
     variance,
 )
-from crmphase.money import round_half_up
+from crmphase.metrics.tracking import PositionChange, position_history, tracked_in
+from crmphase.money import CENT, round_half_up
 from crmphase.periods import Period, period_range
 
 # From worst to best: a project is as healthy as its weakest measured KPI.
@@ -311,78 +314,12 @@ def _period_or_none(text: str | None) -> Period | None:
 
 def load_money(project_ids: list[int], period: Period | None) -> dict[int, tuple[list, list]]:
     """``{project_id: (costs, benefits)}`` as MoneyEntry lists, summed per kind and period
-    in SQL (two queries), only periods up to ``period`` (all when ``None``)."""
-    import sqlalchemy as sa
-
-    from crmphase.extensions import db
-    from crmphase.metrics.models import BenefitEntry, CostEntry
-
+    in SQL (one query), only periods up to ``period`` (all when ``None``)."""
     money: dict[int, tuple[list, list]] = defaultdict(lambda: ([], []))
-    for index, model in enumerate((CostEntry, BenefitEntry)):
-        rows = db.session.execute(
-            sa.select(
-                model.project_id,
-                model.kind,
-                model.period,
-                sa.func.sum(model.amount).label("amount"),
-            )
-            .where(
-                model.project_id.in_(project_ids),
-                model.period <= str(period) if period else sa.true(),
-            )
-            .group_by(model.project_id, model.kind, model.period)
-        )
-        for row in rows:
-            amount = Decimal(row.amount).quantize(Decimal("0.01"))
-            money[row.project_id][index].append(
-                MoneyEntry(Period.parse(row.period), EntryKind(row.kind), amount)
-            )
+    ids = sorted(set(project_ids))
+    if ids:
+        money.update(_money_by_project(ids, period))
     return money
-
-
-def load_kpis(project_ids: list[int], period: Period) -> dict[int, list[KpiInput]]:
-    """Each project's KPIs with their latest value at or before ``period`` (two queries)."""
-    import sqlalchemy as sa
-
-    from crmphase.extensions import db
-    from crmphase.metrics.models import Kpi, Measurement
-
-    latest_period = (
-        sa.select(Measurement.kpi_id, sa.func.max(Measurement.period).label("period"))
-        .join(Kpi, Kpi.id == Measurement.kpi_id)
-        .where(Kpi.project_id.in_(project_ids), Measurement.period <= str(period))
-        .group_by(Measurement.kpi_id)
-        .subquery()
-    )
-    latest: dict[int, dict[Period, Decimal]] = {}
-    for kpi_id, measured_period, value in db.session.execute(
-        sa.select(Measurement.kpi_id, Measurement.period, Measurement.value).join(
-            latest_period,
-            sa.and_(
-                latest_period.c.kpi_id == Measurement.kpi_id,
-                latest_period.c.period == Measurement.period,
-            ),
-        )
-    ):
-        latest[kpi_id] = {Period.parse(measured_period): Decimal(value)}
-    kpis: dict[int, list[KpiInput]] = defaultdict(list)
-    columns = (
-        Kpi.id,
-        Kpi.project_id,
-        Kpi.name,
-        Kpi.unit,
-        Kpi.direction,
-        Kpi.baseline_value,
-        Kpi.baseline_period,
-        Kpi.target_value,
-        Kpi.target_period,
-        Kpi.cadence,
-    )
-    for row in db.session.execute(
-        sa.select(*columns).where(Kpi.project_id.in_(project_ids)).order_by(Kpi.name, Kpi.id)
-    ):
-        kpis[row.project_id].append(kpi_input(row, latest.get(row.id, {})))
-    return kpis
 
 
 def kpi_input(kpi, measurements: Mapping[Period, Decimal]) -> KpiInput:
@@ -407,51 +344,283 @@ def load_figures(
 ) -> dict[int, ProjectFigures]:
     """:class:`ProjectFigures` at ``period`` for every given project that exists.
 
-    A fixed number of queries whatever the number of projects: projects with their
-    program's discount rate, money summed per project, kind and period, KPIs with their
-    latest value, and the tracking facts (decisions, KPIs, measured periods).
+    Four queries whatever the number of projects: the projects with their program's
+    discount rate, cost and benefit summed per project, kind and period
+    (one UNION ALL), the KPIs each with its latest value at or before ``period``, and the
+    gate decisions. The KPI rows serve both the figures and the coverage counts.
+
+    ``today`` changes nothing: the counts of P do not depend on whether a KPI-period's
+    grace has ended (it is accepted for the callers that pass it).
     """
-    import sqlalchemy as sa
-
-    from crmphase import clock
-    from crmphase.extensions import db
-    from crmphase.metrics.tracking import load_tracking
-    from crmphase.programs.models import Program, Project
-
     ids = sorted(set(project_ids))
     if not ids:
         return {}
-    today = today or clock.today()
-    rates = dict(
-        db.session.execute(
-            sa.select(Project.id, Program.discount_rate)
-            .join(Program, Program.id == Project.program_id)
-            .where(Project.id.in_(ids))
-        ).all()
-    )
-    money = load_money(ids, period)
-    kpis = load_kpis(ids, period)
-    tracking = load_tracking(ids, through=period, since=period)
+    projects = _project_rows(ids)
+    money = _money_by_project(ids, period)
+    kpis, latest_periods = _kpis_with_latest(ids, period)
+    decisions = _decisions_by_project(ids)
     result: dict[int, ProjectFigures] = {}
-    for project_id, rate in rates.items():
-        due = measured = 0
-        facts = tracking.get(project_id)
-        if facts is not None:
-            due_periods = facts.kpi_periods(through=period, today=today, first=period)
-            due = len(due_periods)
-            measured = sum(1 for kp in due_periods if kp.measured)
+    for row in projects:
+        project_id = row.id
+        project_kpis = kpis.get(project_id, ())
+        changes = position_history(
+            row.created_at.date(),
+            row.phase_entered_on,
+            row.phase,
+            row.state,
+            decisions.get(project_id, ()),
+        )
+        due, measured = due_and_measured_in(
+            project_kpis, latest_periods, period, tracked=tracked_in(changes, period)
+        )
         costs, benefits = money.get(project_id, ((), ()))
+        rate = row.discount_rate
         result[project_id] = project_figures(
             project_id,
             period,
             costs=costs,
             benefits=benefits,
             discount_rate=Decimal(rate) if rate is not None else DEFAULT_DISCOUNT_RATE,
-            kpis=kpis.get(project_id, ()),
+            kpis=project_kpis,
             due_count=due,
             measured_count=measured,
         )
     return result
+
+
+def due_and_measured_in(
+    kpis: Iterable[KpiInput],
+    latest_periods: Mapping[int, Period],
+    period: Period,
+    *,
+    tracked: bool,
+) -> tuple[int, int]:
+    """How many of the ``kpis`` are due in ``period`` (SPEC §4) and how many of those have
+    a measurement for it, given each KPI's latest measured period at or before ``period``.
+
+    The same counts as :meth:`ProjectTracking.kpi_periods` with ``first=through=period``
+    (see the property test), without building the periods: a due KPI is measured in P
+    exactly when its latest measured period up to P is P.
+    """
+    if not tracked:
+        return 0, 0
+    due = measured = 0
+    for kpi in kpis:
+        baseline = kpi.baseline_period
+        if baseline is None or period < baseline or not cadence_includes(kpi.cadence, period):
+            continue
+        due += 1
+        if latest_periods.get(kpi.kpi_id) == period:
+            measured += 1
+    return due, measured
+
+
+# The loaders' statements are built once per shape (one project or many; with or without
+# a last period) with bound parameters: building them costs more than running them for
+# one project.
+
+
+def _where_id(column, single: bool):
+    """``column = :project_id`` for one project, else ``column IN :project_ids``."""
+    import sqlalchemy as sa
+
+    if single:
+        return column == sa.bindparam("project_id")
+    return column.in_(sa.bindparam("project_ids", expanding=True))
+
+
+def _id_params(ids: list[int]) -> dict:
+    return {"project_id": ids[0]} if len(ids) == 1 else {"project_ids": ids}
+
+
+@functools.cache
+def _project_statement(single: bool):
+    import sqlalchemy as sa
+
+    from crmphase.programs.models import Program, Project
+
+    projects, programs = Project.__table__, Program.__table__
+    return (
+        sa.select(
+            projects.c.id,
+            programs.c.discount_rate,
+            projects.c.phase,
+            projects.c.state,
+            projects.c.phase_entered_on,
+            projects.c.created_at,
+        )
+        .join_from(projects, programs, programs.c.id == projects.c.program_id)
+        .where(_where_id(projects.c.id, single))
+    )
+
+
+def _project_rows(ids: list[int]) -> list:
+    """Each existing project with what its figures and tracking need from it and its
+    program."""
+    from crmphase.extensions import db
+
+    return db.session.execute(_project_statement(len(ids) == 1), _id_params(ids)).all()
+
+
+@functools.cache
+def _money_statement(single: bool, through_period: bool):
+    import sqlalchemy as sa
+
+    from crmphase.metrics.models import BenefitEntry, CostEntry
+
+    selects = []
+    for index, model in enumerate((CostEntry, BenefitEntry)):
+        table = model.__table__
+        selects.append(
+            sa.select(
+                sa.literal_column(str(index)).label("what"),
+                table.c.project_id,
+                table.c.kind,
+                table.c.period,
+                sa.func.sum(table.c.amount).label("amount"),
+            )
+            .where(
+                _where_id(table.c.project_id, single),
+                table.c.period <= sa.bindparam("period") if through_period else sa.true(),
+            )
+            .group_by(table.c.project_id, table.c.kind, table.c.period)
+        )
+    return sa.union_all(*selects)
+
+
+def _money_by_project(ids: list[int], period: Period | None) -> dict[int, tuple[list, list]]:
+    """``{project_id: (costs, benefits)}`` as MoneyEntry lists, summed per kind and period
+    in SQL (one UNION ALL of costs and benefits), only periods up to ``period`` (all when
+    ``None``)."""
+    from crmphase.extensions import db
+
+    params = _id_params(ids)
+    if period:
+        params["period"] = str(period)
+    rows = db.session.execute(_money_statement(len(ids) == 1, bool(period)), params).all()
+    money: dict[int, tuple[list, list]] = {}
+    kinds = {kind.value: kind for kind in EntryKind}
+    parse, cent = Period.parse, CENT
+    for what, project_id, kind, entry_period, amount in rows:
+        lists = money.get(project_id)
+        if lists is None:
+            lists = money[project_id] = ([], [])
+        lists[what].append(
+            MoneyEntry(parse(entry_period), kinds[kind], Decimal(amount).quantize(cent))
+        )
+    return money
+
+
+@functools.cache
+def _kpi_statement(single: bool):
+    import sqlalchemy as sa
+
+    from crmphase.metrics.models import Kpi, Measurement
+
+    kpis, measurements = Kpi.__table__, Measurement.__table__
+    earlier = measurements.alias("earlier")
+    latest_period = (
+        sa.select(sa.func.max(earlier.c.period))
+        .where(earlier.c.kpi_id == kpis.c.id, earlier.c.period <= sa.bindparam("period"))
+        .correlate(kpis)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(
+            kpis.c.id,
+            kpis.c.project_id,
+            kpis.c.name,
+            kpis.c.unit,
+            kpis.c.direction,
+            kpis.c.baseline_value,
+            kpis.c.baseline_period,
+            kpis.c.target_value,
+            kpis.c.target_period,
+            kpis.c.cadence,
+            measurements.c.period,
+            measurements.c.value,
+        )
+        .select_from(
+            kpis.outerjoin(
+                measurements,
+                sa.and_(
+                    measurements.c.kpi_id == kpis.c.id,
+                    measurements.c.period == latest_period,
+                ),
+            )
+        )
+        .where(_where_id(kpis.c.project_id, single))
+        .order_by(kpis.c.name, kpis.c.id)
+    )
+
+
+def _kpis_with_latest(
+    ids: list[int], period: Period
+) -> tuple[dict[int, list[KpiInput]], dict[int, Period]]:
+    """Each project's KPIs (by name) with their latest value at or before ``period``, and
+    each measured KPI's latest period: one query, the latest period found per KPI through
+    the (kpi_id, period) index."""
+    from crmphase.extensions import db
+
+    params = _id_params(ids) | {"period": str(period)}
+    rows = db.session.execute(_kpi_statement(len(ids) == 1), params).all()
+    kpis: dict[int, list[KpiInput]] = defaultdict(list)
+    latest_periods: dict[int, Period] = {}
+    directions = {d.value: d for d in Direction}
+    cadences = {c.value: c for c in Cadence}
+    parse = Period.parse
+    for row in rows:
+        (kpi_id, project_id, name, unit, direction, baseline_value, baseline_period) = row[:7]
+        target_value, target_period, cadence, measured_period, value = row[7:]
+        measurements: dict[Period, Decimal] = {}
+        if measured_period is not None:
+            latest = latest_periods[kpi_id] = parse(measured_period)
+            measurements[latest] = Decimal(value)
+        kpis[project_id].append(
+            KpiInput(
+                kpi_id=kpi_id,
+                name=name,
+                unit=unit or "",
+                direction=directions[direction],
+                baseline_value=baseline_value,
+                baseline_period=parse(baseline_period) if baseline_period else None,
+                target_value=target_value,
+                target_period=parse(target_period) if target_period else None,
+                cadence=cadences[cadence],
+                measurements=measurements,
+            )
+        )
+    return kpis, latest_periods
+
+
+@functools.cache
+def _decision_statement(single: bool):
+    import sqlalchemy as sa
+
+    from crmphase.phases.models import GateDecision
+
+    decisions = GateDecision.__table__
+    return (
+        sa.select(
+            decisions.c.project_id,
+            decisions.c.decided_at,
+            decisions.c.resulting_phase,
+            decisions.c.resulting_state,
+        )
+        .where(_where_id(decisions.c.project_id, single))
+        .order_by(decisions.c.decided_at, decisions.c.id)
+    )
+
+
+def _decisions_by_project(ids: list[int]) -> dict[int, list[PositionChange]]:
+    """Each project's gate decisions as position changes, in the order they were taken."""
+    from crmphase.extensions import db
+
+    rows = db.session.execute(_decision_statement(len(ids) == 1), _id_params(ids)).all()
+    decisions: dict[int, list[PositionChange]] = defaultdict(list)
+    for project_id, decided_at, phase, state in rows:
+        decisions[project_id].append(PositionChange(decided_at.date(), phase, state))
+    return decisions
 
 
 def figures_for(project, period: Period, *, today: date | None = None) -> ProjectFigures:

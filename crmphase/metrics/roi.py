@@ -115,16 +115,10 @@ def payback_period(
     ``None`` when that has not happened yet. Once reached it stays, even if later entries
     push the cumulative benefit back below the cost.
     """
-    cost_by_period = _amounts_by_period(_relevant(costs, period, kind))
-    benefit_by_period = _amounts_by_period(_relevant(benefits, period, kind))
-    total_cost = total_benefit = Decimal(0)
-    # Cumulative sums only change in periods that have entries, so those are the only candidates.
-    for month in sorted(cost_by_period.keys() | benefit_by_period.keys()):
-        total_cost += cost_by_period.get(month, Decimal(0))
-        total_benefit += benefit_by_period.get(month, Decimal(0))
-        if total_benefit >= total_cost > 0:
-            return month
-    return None
+    return _payback_of(
+        _amounts_by_period(_relevant(costs, period, kind)),
+        _amounts_by_period(_relevant(benefits, period, kind)),
+    )
 
 
 def npv(
@@ -141,12 +135,86 @@ def npv(
     ``discount_rate`` and m_t the months since the first entry period (m = 0 in that month).
     Months without entries add nothing. 0.00 when there are no entries.
     """
+    _check_discount_rate(discount_rate)
+    return _npv_of(
+        _amounts_by_period(_relevant(costs, period, kind)),
+        _amounts_by_period(_relevant(benefits, period, kind)),
+        discount_rate,
+    )
+
+
+def _check_discount_rate(discount_rate: Decimal) -> None:
     if discount_rate <= -1:
         raise ValueError("a discount rate must be greater than -1 (-100 %)")
-    costs = _relevant(costs, period, kind)
-    benefits = _relevant(benefits, period, kind)
-    net_by_period = _amounts_by_period(benefits)
-    for month, amount in _amounts_by_period(costs).items():
+
+
+@functools.lru_cache(maxsize=4096)
+def _discount_factor(growth: Decimal, months: int) -> Decimal:
+    """(1 + r)^(months / 12) at NPV precision; cached, as portfolios share rates and months."""
+    with decimal.localcontext() as ctx:
+        ctx.prec = _NPV_PRECISION
+        return growth ** (Decimal(months) / 12)
+
+
+@dataclass
+class _KindSums:
+    """One kind's entries up to P, summed as the figures need them: the running total in
+    entry order and the total of each period in first-seen order (the same additions, in
+    the same order, as :func:`cumulative` and :func:`_amounts_by_period` make)."""
+
+    total: Decimal
+    by_period: dict[Period, Decimal]
+
+
+def _kind_sums(
+    entries: Iterable[MoneyEntry], period: Period, kinds: tuple[EntryKind, ...]
+) -> dict[EntryKind, _KindSums]:
+    """:class:`_KindSums` of each of ``kinds``, in one pass over ``entries``."""
+    sums = {kind: _KindSums(Decimal(0), {}) for kind in kinds}
+    for entry in entries:
+        kind_sums = sums.get(entry.kind)
+        if kind_sums is None or entry.period > period:
+            continue
+        amount = entry.amount
+        kind_sums.total += amount
+        by_period = kind_sums.by_period
+        by_period[entry.period] = by_period.get(entry.period, Decimal(0)) + amount
+    return sums
+
+
+def _figures_from_sums(
+    period: Period,
+    kind: EntryKind,
+    costs: _KindSums,
+    benefits: _KindSums,
+    discount_rate: Decimal,
+) -> RoiFigures:
+    """:func:`roi_figures` from one kind's sums; each figure is computed exactly as
+    :func:`cumulative`, :func:`roi_pct`, :func:`npv` and :func:`payback_period` do."""
+    _check_discount_rate(discount_rate)
+    cost = round_half_up(costs.total)
+    benefit = round_half_up(benefits.total)
+    net = net_benefit(benefit, cost)
+    return RoiFigures(
+        period=period,
+        kind=kind,
+        cumulative_cost=cost,
+        cumulative_benefit=benefit,
+        net_benefit=net,
+        roi_pct=roi_pct(net, cost),
+        npv=_npv_of(costs.by_period, benefits.by_period, discount_rate),
+        payback_period=_payback_of(costs.by_period, benefits.by_period),
+    )
+
+
+def _npv_of(
+    cost_by_period: Mapping[Period, Decimal],
+    benefit_by_period: Mapping[Period, Decimal],
+    discount_rate: Decimal,
+) -> Decimal:
+    """:func:`npv` from each period's totals (costs and benefits of one kind, up to P)."""
+    net_by_period = dict(benefit_by_period)
+    for month, amount in cost_by_period.items():
         net_by_period[month] = net_by_period.get(month, Decimal(0)) - amount
     if not net_by_period:
         return ZERO
@@ -164,12 +232,18 @@ def npv(
         return round_half_up(total)
 
 
-@functools.lru_cache(maxsize=4096)
-def _discount_factor(growth: Decimal, months: int) -> Decimal:
-    """(1 + r)^(months / 12) at NPV precision; cached, as portfolios share rates and months."""
-    with decimal.localcontext() as ctx:
-        ctx.prec = _NPV_PRECISION
-        return growth ** (Decimal(months) / 12)
+def _payback_of(
+    cost_by_period: Mapping[Period, Decimal], benefit_by_period: Mapping[Period, Decimal]
+) -> Period | None:
+    """:func:`payback_period` from each period's totals (one kind, up to P)."""
+    # Cumulative sums only change in periods that have entries, so those are the only candidates.
+    total_cost = total_benefit = Decimal(0)
+    for month in sorted(cost_by_period.keys() | benefit_by_period.keys()):
+        total_cost += cost_by_period.get(month, Decimal(0))
+        total_benefit += benefit_by_period.get(month, Decimal(0))
+        if total_benefit >= total_cost > 0:
+            return month
+    return None
 
 
 def roi_figures(
@@ -185,20 +259,13 @@ def roi_figures(
     Entries of the other kind and entries after ``period`` are ignored, so adding a later
     entry never changes the figures of an earlier period.
     """
-    costs = tuple(costs)
-    benefits = tuple(benefits)
-    cost = cumulative_cost(costs, period, kind)
-    benefit = cumulative_benefit(benefits, period, kind)
-    net = net_benefit(benefit, cost)
-    return RoiFigures(
-        period=period,
-        kind=kind,
-        cumulative_cost=cost,
-        cumulative_benefit=benefit,
-        net_benefit=net,
-        roi_pct=roi_pct(net, cost),
-        npv=npv(costs, benefits, period, kind, discount_rate),
-        payback_period=payback_period(costs, benefits, period, kind),
+    kinds = (kind,)
+    return _figures_from_sums(
+        period,
+        kind,
+        _kind_sums(costs, period, kinds)[kind],
+        _kind_sums(benefits, period, kinds)[kind],
+        discount_rate,
     )
 
 
@@ -209,11 +276,12 @@ def roi_pair(
     discount_rate: Decimal,
 ) -> dict[EntryKind, RoiFigures]:
     """The figures twice: from ``plan`` entries (the business case) and from ``actual`` ones."""
-    costs = tuple(costs)
-    benefits = tuple(benefits)
+    kinds = (EntryKind.PLAN, EntryKind.ACTUAL)
+    cost_sums = _kind_sums(costs, period, kinds)
+    benefit_sums = _kind_sums(benefits, period, kinds)
     return {
-        kind: roi_figures(costs, benefits, period, kind=kind, discount_rate=discount_rate)
-        for kind in (EntryKind.PLAN, EntryKind.ACTUAL)
+        kind: _figures_from_sums(period, kind, cost_sums[kind], benefit_sums[kind], discount_rate)
+        for kind in kinds
     }
 
 
@@ -280,7 +348,11 @@ def attainment(
     The same formula serves ``down`` KPIs: both differences are negative when things improve.
     ``None`` without a measurement at or before ``period`` or when target equals baseline.
     """
-    latest = latest_value(measurements, period)
+    return _attainment_of(kpi, latest_value(measurements, period))
+
+
+def _attainment_of(kpi: KpiTarget, latest: Decimal | None) -> Decimal | None:
+    """:func:`attainment` from the latest value already found."""
     span = kpi.target_value - kpi.baseline_value
     if latest is None or span == 0:
         return None
@@ -318,10 +390,11 @@ def kpi_progress(
     kpi: KpiTarget, measurements: Mapping[Period, Decimal], period: Period
 ) -> KpiProgress:
     """Latest value, attainment, expected progress and status of ``kpi`` at ``period``."""
-    achieved = attainment(kpi, measurements, period)
+    latest = latest_value(measurements, period)
+    achieved = _attainment_of(kpi, latest)
     expected = expected_progress(kpi, period)
     return KpiProgress(
-        latest=latest_value(measurements, period),
+        latest=latest,
         attainment=achieved,
         expected=expected,
         status=kpi_status(achieved, expected),

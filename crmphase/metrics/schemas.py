@@ -1,5 +1,7 @@
 """JSON shapes of KPIs, measurements, money entries and the ROI figures."""
 
+from decimal import Decimal
+
 import marshmallow as ma
 
 from crmphase.api.fields import MeasuredValue, Money, PageQuery, PeriodField, page_schema
@@ -203,6 +205,96 @@ class ProjectFiguresSchema(ma.Schema):
     measured = ma.fields.Boolean()
     coverage = ma.fields.Nested(CoverageSchema)
     kpis = ma.fields.List(ma.fields.Nested(KpiFiguresSchema))
+
+    def dump(self, obj, *, many=None):
+        """The fields above, written out by hand for one :class:`ProjectFigures`.
+
+        The ROI endpoint and the project pages dump one of these per request, and
+        marshmallow's generic walk over ~300 fields was a tenth of the request. Anything
+        else (``many``, another object) takes the generic path; a test keeps both equal.
+        """
+        from crmphase.metrics.figures import ProjectFigures
+
+        if many or (many is None and self.many) or type(obj) is not ProjectFigures:
+            return super().dump(obj, many=many)
+        return dump_project_figures(obj)
+
+
+def _decimal_text(value) -> str | None:
+    """As :func:`DecimalText` dumps (``ma.fields.Decimal(as_string=True)``)."""
+    return None if value is None else format(Decimal(str(value)), "f")
+
+
+def _money_text(value) -> str | None:
+    """As :class:`~crmphase.api.fields.Money` dumps."""
+    return None if value is None else f"{value:.2f}"
+
+
+def _measured_text(value) -> str | None:
+    """As :class:`~crmphase.api.fields.MeasuredValue` dumps."""
+    return None if value is None else format(value.normalize(), "f")
+
+
+def _text(value) -> str | None:
+    """As ``ma.fields.String`` and :class:`~crmphase.api.fields.PeriodField` dump."""
+    return None if value is None else str(value)
+
+
+def _dump_roi(figures) -> dict:
+    return {
+        "cumulative_cost": _money_text(figures.cumulative_cost),
+        "cumulative_benefit": _money_text(figures.cumulative_benefit),
+        "net_benefit": _money_text(figures.net_benefit),
+        "roi_pct": _decimal_text(figures.roi_pct),
+        "npv": _money_text(figures.npv),
+        "payback_period": _text(figures.payback_period),
+    }
+
+
+def _dump_kpi(kpi) -> dict:
+    return {
+        "kpi_id": int(kpi.kpi_id),
+        "name": _text(kpi.name),
+        "unit": _text(kpi.unit),
+        "direction": _text(kpi.direction),
+        "baseline_value": _measured_text(kpi.baseline_value),
+        "target_value": _measured_text(kpi.target_value),
+        "target_period": _text(kpi.target_period),
+        "latest": _measured_text(kpi.latest),
+        "attainment": _decimal_text(kpi.attainment),
+        "expected": _decimal_text(kpi.expected),
+        "status": _text(kpi.status),
+    }
+
+
+def dump_project_figures(figures) -> dict:
+    """What :class:`ProjectFiguresSchema` dumps for one ``ProjectFigures``, field by field."""
+    variance = figures.variance
+    coverage = figures.coverage
+    return {
+        "project_id": int(figures.project_id),
+        "period": _text(figures.period),
+        "actual": _dump_roi(figures.actual),
+        "plan": _dump_roi(figures.plan),
+        "variance": {
+            "cumulative_cost": _money_text(variance.get("cumulative_cost")),
+            "cumulative_benefit": _money_text(variance.get("cumulative_benefit")),
+            "net_benefit": _decimal_text(variance.get("net_benefit")),
+            "roi_pct": _decimal_text(variance.get("roi_pct")),
+            "npv": _decimal_text(variance.get("npv")),
+        },
+        "kpi_attainment": _decimal_text(figures.kpi_attainment),
+        "status": _text(figures.status),
+        "due_count": int(figures.due_count),
+        "measured_count": int(figures.measured_count),
+        "measured": bool(figures.measured),
+        "coverage": {
+            "due": int(coverage.due),
+            "measured": int(coverage.measured),
+            "percent": _decimal_text(coverage.percent),
+        },
+        "kpis": [_dump_kpi(kpi) for kpi in figures.kpis],
+    }
 
 
 class ImportResultSchema(ma.Schema):

@@ -47,6 +47,24 @@ def tracked_periods(changes: Sequence[PositionChange], through: Period) -> froze
     return frozenset(periods)
 
 
+def tracked_in(changes: Sequence[PositionChange], period: Period) -> bool:
+    """Whether ``period`` is one of :func:`tracked_periods` ``(changes, through=period)``:
+    active in execute or manage on at least one day of ``period`` (checked directly,
+    without listing every tracked period of the project's history)."""
+    ordered = sorted(changes, key=lambda c: c.at)
+    first_day, last_day = period.first_day, period.last_day
+    for index, change in enumerate(ordered):
+        if change.state != "active" or change.phase not in TRACKED_PHASES:
+            continue
+        if change.at > last_day:
+            break  # this and every later change starts after the period
+        until = ordered[index + 1].at - timedelta(days=1) if index + 1 < len(ordered) else last_day
+        until = min(until, last_day)
+        if until >= change.at and until >= first_day:
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class KpiSchedule:
     """What decides when a KPI is due."""

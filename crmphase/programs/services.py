@@ -17,7 +17,7 @@ from crmphase.errors import Conflict, FieldErrors, NotFound
 from crmphase.extensions import db
 from crmphase.money import MAX_MONEY
 from crmphase.phases.services import enter_gate
-from crmphase.programs.models import Department, Program, Project
+from crmphase.programs.models import Department, Program, Project, project_team_members
 
 PROGRAM_FIELDS = (
     "name",
@@ -63,14 +63,30 @@ def get_program(program_id: int) -> Program:
     return program
 
 
+# The program and the manager are in every project's header: same query, joined. The
+# options are built once (every project page and API call loads a project this way).
+_PROJECT_HEADER = (joinedload(Project.program), joinedload(Project.manager))
+
+
 def get_project(project_id: int) -> Project:
-    # The program and the manager are in every project's header: same query, joined.
-    project = db.session.get(
-        Project, project_id, options=[joinedload(Project.program), joinedload(Project.manager)]
-    )
+    project = db.session.get(Project, project_id, options=_PROJECT_HEADER)
     if project is None:
         raise NotFound(f"no project {project_id}")
     return project
+
+
+_TEAM_NAMES = (
+    sa.select(User.__table__.c.name)
+    .join(project_team_members, User.__table__.c.id == project_team_members.c.user_id)
+    .where(project_team_members.c.project_id == sa.bindparam("project_id"))
+    .order_by(User.__table__.c.name)
+)
+
+
+def team_names(project_id: int) -> list[str]:
+    """The names of the project's team, by name (what the project page shows; the names
+    alone, without loading each member)."""
+    return list(db.session.scalars(_TEAM_NAMES, {"project_id": project_id}))
 
 
 def _users(ids, errors: FieldErrors, field: str, roles=None) -> list[User]:

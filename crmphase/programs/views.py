@@ -231,6 +231,7 @@ def project_detail(project_id):
     return render_template(
         "programs/project_detail.html",
         project=project,
+        team_names=services.team_names(project.id),
         tab="overview",
         may_edit=can(current_actor(), Action.PROJECT_EDIT, project),
     )

@@ -278,3 +278,16 @@ def test_load_figures_skips_unknown_projects_and_empty_input(portfolio):
     assert load_figures([], P("2026-03")) == {}
     result = load_figures([project.id, 999999], P("2026-03"), today=date(2026, 4, 20))
     assert list(result) == [project.id]
+
+
+def test_one_project_and_many_projects_load_the_same_figures(portfolio, make_project):
+    """One id and many ids run differently shaped statements (= and IN)."""
+    projects = portfolio(count=3)
+    idle = make_project(phase="execute")  # no money, no KPIs
+    ids = [p.id for p in projects] + [idle.id]
+    together = load_figures(ids, P("2026-03"), today=date(2026, 4, 20))
+    for project_id in ids:
+        alone = load_figures([project_id], P("2026-03"), today=date(2026, 4, 20))
+        assert repr(alone[project_id]) == repr(together[project_id])  # exponents too
+    assert together[idle.id].actual.cumulative_cost == D("0.00")
+    assert together[idle.id].kpis == ()
