@@ -8,6 +8,7 @@ processes never mail the same one.
 
 from __future__ import annotations
 
+import functools
 import logging
 import smtplib
 from dataclasses import dataclass
@@ -203,14 +204,19 @@ def notifications_query(user, *, unread_only: bool = False):
     return query
 
 
+@functools.cache
+def _unread_count_statement():
+    # Built once: on every page the navigation runs it.
+    notes = Notification.__table__
+    return sa.select(sa.func.count(notes.c.id)).where(
+        notes.c.recipient_id == sa.bindparam("user_id"), notes.c.read_at.is_(None)
+    )
+
+
 def unread_count(user) -> int:
     if not getattr(user, "is_authenticated", False):
         return 0
-    return db.session.scalar(
-        sa.select(sa.func.count(Notification.id)).where(
-            Notification.recipient_id == user.id, Notification.read_at.is_(None)
-        )
-    )
+    return db.session.scalar(_unread_count_statement(), {"user_id": user.id})
 
 
 def get_own(user, notification_id: int) -> Notification:

@@ -8,6 +8,7 @@ anything (``enter_gate`` is the exception: its caller commits and logs).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -426,14 +427,21 @@ def steering_queue_query():
     )
 
 
+@functools.cache
+def _pending_count_statement():
+    # Built once: on every page the navigation runs it, and building it cost more than
+    # running it.
+    reviews, projects = GateReview.__table__, Project.__table__
+    return (
+        sa.select(sa.func.count())
+        .select_from(reviews.join(projects, projects.c.id == reviews.c.project_id))
+        .where(reviews.c.status == "pending", projects.c.manager_id != sa.bindparam("user_id"))
+    )
+
+
 def pending_count_for(user) -> int:
     """Pending reviews ``user`` may decide (not those of projects they manage)."""
-    return db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(GateReview)
-        .join(Project, Project.id == GateReview.project_id)
-        .where(GateReview.status == "pending", Project.manager_id != user.id)
-    )
+    return db.session.scalar(_pending_count_statement(), {"user_id": user.id})
 
 
 # --- decisions -------------------------------------------------------------------------------
