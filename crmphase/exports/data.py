@@ -14,8 +14,9 @@ installation's time zone, :class:`Period`, ``bool`` or ``None``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, tzinfo
+from functools import cached_property
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -108,7 +109,12 @@ class MonthlyReview:
     portfolio: Totals
     programs: list[ProgramFigures]
     trend: list[TrendPoint]
-    program_trends: dict[int, list[TrendPoint]] = field(default_factory=dict)
+
+    @cached_property
+    def program_trends(self) -> dict[int, list[TrendPoint]]:
+        """Each program's trend: read when a writer asks (the HTML report draws them; the
+        workbook and the CSV files do not)."""
+        return program_trends(self.period)
 
     @property
     def tables(self) -> list[Table]:
@@ -128,11 +134,14 @@ def period_bounds(period: Period) -> tuple[datetime, datetime]:
     return start, end
 
 
-def local(value: datetime | None) -> datetime | None:
-    """An aware UTC timestamp as a naive local one (spreadsheets have no time zones)."""
+def local(value: datetime | None, tz: tzinfo | None = None) -> datetime | None:
+    """An aware UTC timestamp as a naive local one (spreadsheets have no time zones), in
+    ``tz`` (default: the installation's time zone; a table passes it once for all rows)."""
     if value is None:
         return None
-    return value.astimezone(clock.timezone()).replace(tzinfo=None, microsecond=0)
+    if tz is None:
+        tz = clock.timezone()
+    return value.astimezone(tz).replace(tzinfo=None, microsecond=0)
 
 
 def to_period(value) -> Period | None:
@@ -201,7 +210,6 @@ def monthly_review(period: Period) -> MonthlyReview:
         portfolio=portfolio_totals(period),
         programs=[ProgramFigures(pid, name, t) for pid, name, t in totals_by_program(period)],
         trend=trend(period),
-        program_trends=program_trends(period),
     )
 
 
@@ -287,10 +295,13 @@ def trend_rows(points: list[TrendPoint]) -> list[tuple]:
 
 def _stream(query) -> Iterator:
     """Rows a batch at a time (a server-side cursor on PostgreSQL), closed even when the
-    reader stops early."""
-    result = db.session.execute(query.execution_options(yield_per=STREAM_BATCH))
+    reader stops early. The tables select columns, never mapped objects, so the rows come
+    through Core on the session's connection (same transaction, no ORM loading)."""
+    connection = db.session.connection()
+    result = connection.execute(query.execution_options(yield_per=STREAM_BATCH))
     try:
-        yield from result
+        for batch in result.partitions():
+            yield from batch
     finally:
         result.close()
 
@@ -332,12 +343,32 @@ def _projects_query(period: Period):
     from crmphase.metrics.models import RoiSnapshot as S
     from crmphase.programs.models import Program, Project
 
+    # The sheet's columns in order, Coverage % (computed) aside: see project_rows.
     return (
         sa.select(
-            Program.name.label("program"),
-            Project.name.label("project"),
-            User.name.label("manager"),
-            S,
+            Program.name,
+            Project.name,
+            S.department,
+            User.name,
+            S.phase,
+            S.state,
+            S.budget,
+            S.plan_cumulative_cost,
+            S.actual_cumulative_cost,
+            S.plan_cumulative_benefit,
+            S.actual_cumulative_benefit,
+            S.plan_net_benefit,
+            S.actual_net_benefit,
+            S.plan_roi_pct,
+            S.actual_roi_pct,
+            S.plan_npv,
+            S.actual_npv,
+            S.plan_payback_period,
+            S.actual_payback_period,
+            S.kpi_attainment,
+            S.due_count,
+            S.measured_count,
+            S.status,
         )
         .join(Project, Project.id == S.project_id)
         .join(Program, Program.id == S.program_id)
@@ -350,33 +381,17 @@ def _projects_query(period: Period):
 def project_rows(period: Period) -> Iterator[tuple]:
     """One row per ROI snapshot of ``period``, figure by figure as the snapshot has it."""
     for row in _stream(_projects_query(period)):
-        s = row.RoiSnapshot
-        coverage = Coverage(measured=min(s.measured_count, s.due_count), due=s.due_count)
+        *head, plan_payback, actual_payback, attainment, due, measured, status = row
+        coverage = Coverage(measured=min(measured, due), due=due)
         yield (
-            row.program,
-            row.project,
-            s.department,
-            row.manager,
-            s.phase,
-            s.state,
-            s.budget,
-            s.plan_cumulative_cost,
-            s.actual_cumulative_cost,
-            s.plan_cumulative_benefit,
-            s.actual_cumulative_benefit,
-            s.plan_net_benefit,
-            s.actual_net_benefit,
-            s.plan_roi_pct,
-            s.actual_roi_pct,
-            s.plan_npv,
-            s.actual_npv,
-            to_period(s.plan_payback_period),
-            to_period(s.actual_payback_period),
-            s.kpi_attainment,
-            s.due_count,
-            s.measured_count,
+            *head,
+            to_period(plan_payback),
+            to_period(actual_payback),
+            attainment,
+            due,
+            measured,
             coverage.percent,
-            s.status,
+            status,
         )
 
 
@@ -423,10 +438,18 @@ def _kpis_query(period: Period):
     in_review = sa.select(RoiSnapshot.project_id).where(RoiSnapshot.period == str(period))
     return (
         sa.select(
-            Program.name.label("program"),
-            Project.name.label("project"),
-            User.name.label("owner"),
-            Kpi,
+            Kpi.id,
+            Program.name,
+            Project.name,
+            Kpi.name,
+            Kpi.unit,
+            Kpi.direction,
+            Kpi.cadence,
+            Kpi.baseline_value,
+            Kpi.baseline_period,
+            Kpi.target_value,
+            Kpi.target_period,
+            User.name,
         )
         .join(Project, Project.id == Kpi.project_id)
         .join(Program, Program.id == Project.program_id)
@@ -440,25 +463,37 @@ def kpi_rows(period: Period) -> Iterator[tuple]:
     """The KPIs of the projects in the review, with latest value, expected progress,
     attainment and status as the snapshot of ``period`` computed them."""
     details = kpi_details(period)
-    for row in _stream(_kpis_query(period)):
-        kpi = row.Kpi
-        detail = details.get(kpi.id, {})
+    for (
+        kpi_id,
+        program,
+        project,
+        name,
+        unit,
+        direction,
+        cadence,
+        baseline,
+        baseline_period,
+        target,
+        target_period,
+        owner,
+    ) in _stream(_kpis_query(period)):
+        detail = details.get(kpi_id, {})
         yield (
-            row.program,
-            row.project,
-            kpi.name,
-            kpi.unit,
-            kpi.direction,
-            kpi.cadence,
-            kpi.baseline_value,
-            to_period(kpi.baseline_period),
-            kpi.target_value,
-            to_period(kpi.target_period),
+            program,
+            project,
+            name,
+            unit,
+            direction,
+            cadence,
+            baseline,
+            to_period(baseline_period),
+            target,
+            to_period(target_period),
             to_decimal(detail.get("latest")),
             to_decimal(detail.get("expected")),
             to_decimal(detail.get("attainment")),
             str(detail.get("status") or "no_data"),
-            row.owner,
+            owner,
         )
 
 
@@ -504,6 +539,7 @@ def _measurements_query(period: Period):
 
 
 def measurement_rows(period: Period) -> Iterator[tuple]:
+    tz = clock.timezone()
     for program, project, kpi, unit, at, value, source, note, by, recorded_at in _stream(
         _measurements_query(period)
     ):
@@ -517,7 +553,7 @@ def measurement_rows(period: Period) -> Iterator[tuple]:
             source,
             note,
             by,
-            local(recorded_at),
+            local(recorded_at, tz),
         )
 
 
@@ -559,6 +595,7 @@ def _money_query(model, period: Period):
 
 
 def money_rows(model, period: Period) -> Iterator[tuple]:
+    tz = clock.timezone()
     for program, project, at, kind, category, amount, note, by, recorded_at in _stream(
         _money_query(model, period)
     ):
@@ -571,7 +608,7 @@ def money_rows(model, period: Period) -> Iterator[tuple]:
             amount,
             note,
             by,
-            local(recorded_at),
+            local(recorded_at, tz),
         )
 
 
@@ -620,9 +657,10 @@ def _decisions_query(period: Period):
 
 def decision_rows(period: Period) -> Iterator[tuple]:
     """Gate decisions taken during ``period`` (in the installation's time zone)."""
+    tz = clock.timezone()
     for row in _stream(_decisions_query(period)):
         values = list(row)
-        values[2] = local(values[2])
+        values[2] = local(values[2], tz)
         yield tuple(values)
 
 
@@ -669,8 +707,18 @@ def _alerts_query(period: Period):
 def alert_rows(period: Period) -> Iterator[tuple]:
     """Alerts open when ``period`` ended (opened by then and not resolved by then).
     "Resolved at" shows a resolution after the period's end, when there is one."""
+    tz = clock.timezone()
     for program, project, kind, at, kpi, detail, opened, resolved in _stream(_alerts_query(period)):
-        yield (program, project, kind, to_period(at), kpi, detail, local(opened), local(resolved))
+        yield (
+            program,
+            project,
+            kind,
+            to_period(at),
+            kpi,
+            detail,
+            local(opened, tz),
+            local(resolved, tz),
+        )
 
 
 def detail_tables(period: Period) -> list[Table]:

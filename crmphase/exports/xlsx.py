@@ -15,14 +15,15 @@ from decimal import Decimal
 from typing import IO
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
 
 from crmphase.exports import data
 from crmphase.exports.data import Column, MonthlyReview, Table
-from crmphase.exports.safe import xlsx_text
+from crmphase.exports.safe import is_plain_text, xlsx_text
 from crmphase.periods import Period
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -39,6 +40,25 @@ INT_FORMAT = "#,##0"
 NUMBER_FORMAT = "#,##0.######"
 
 Progress = Callable[[int], None]
+
+# The exact types of the writers' fast paths: bool (an int) reads as yes/no, and an aware
+# datetime must reach openpyxl, which refuses it, so both take the general path.
+_NUMBER_TYPES = frozenset({int, float, Decimal})
+_DAY_TYPES = frozenset({Period, date})
+
+
+class _ColumnCell(Cell):
+    """The styled cell that every row of a column reuses (see :meth:`_CellMaker.row_writer`).
+
+    A write-only sheet first tries each appended value as a plain value and, for a cell,
+    formats an error naming it before taking it as a cell; openpyxl's ``repr`` of a cell
+    looks up the sheet's title and the cell's coordinate, which on a sheet of numbers and
+    dates cost more than writing the cell. This one names only its column."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<export cell, column {self.column}>"
 
 
 def money_format(currency: str) -> str:
@@ -61,7 +81,8 @@ class _CellMaker:
             data.DATETIME: DATETIME_FORMAT,
             data.PERIOD: PERIOD_FORMAT,
         }
-        self._cells: dict[int, WriteOnlyCell] = {}
+        self._epoch = ws.parent.epoch
+        self._serials: dict[Period | date, float] = {}
 
     def text(self, value: str, font: Font | None = None):
         clean, inert = xlsx_text(value)
@@ -76,6 +97,7 @@ class _CellMaker:
         return cell
 
     def value(self, value, kind: str, font: Font | None = None):
+        """Any value as its cell: the general path (the headline row, odd types)."""
         if value is None:
             return None
         if isinstance(value, str):
@@ -99,30 +121,78 @@ class _CellMaker:
         return cell
 
     def row(self, values: Iterable, columns: tuple[Column, ...], font: Font | None = None):
-        if font is not None:
-            return [self.value(v, c.kind, font) for v, c in zip(values, columns, strict=True)]
-        return [
-            self._fast(i, v, c.kind) for i, (v, c) in enumerate(zip(values, columns, strict=True))
-        ]
+        """One row through the general path (see :meth:`row_writer` for many rows)."""
+        return [self.value(v, c.kind, font) for v, c in zip(values, columns, strict=True)]
 
-    def _fast(self, index: int, value, kind: str):
-        """Like :meth:`value`, reusing one styled cell per column: a write-only sheet
-        serialises each row as it is appended, so the cell is free again for the next
-        row, and thousands of rows do not each build their own styled cells."""
-        if value is None or isinstance(value, str | bool):
-            return self.value(value, kind)
-        cell = self._cells.get(index)
-        if cell is None:
-            cell = self._cells[index] = WriteOnlyCell(self.ws)
-            number_format = self.formats.get(kind)
-            if number_format:
-                cell.number_format = number_format
-        if isinstance(value, Period):
-            value = value.first_day
-        elif kind == data.PCT:
-            value = Decimal(value) / HUNDRED
-        cell.value = value
-        return cell
+    def row_writer(self, columns: tuple[Column, ...]) -> Callable[[tuple], list]:
+        """A function from a row's values to its cells, for many rows of ``columns``.
+
+        The kind of each column is looked at once, not once a cell: each column gets a
+        converter, and the numeric and date columns one styled cell that every row reuses
+        (a write-only sheet serialises each row as it is appended, so the cell is free
+        again for the next row). A value of an unexpected type takes :meth:`value`."""
+        converters = [self._converter(column.kind) for column in columns]
+
+        def cells(values: tuple) -> list:
+            return [convert(v) for convert, v in zip(converters, values, strict=True)]
+
+        return cells
+
+    def _converter(self, kind: str) -> Callable:
+        general = self.value
+        if kind not in self.formats:  # texts (and yes/no)
+
+            def text(value):
+                if value.__class__ is str and is_plain_text(value):
+                    return value
+                return general(value, kind)
+
+            return text
+
+        cell = _ColumnCell(self.ws, row=1, column=1)
+        cell.number_format = self.formats[kind]
+        if kind == data.PCT:
+
+            def percent(value):
+                if value.__class__ is Decimal:
+                    cell.value = value / HUNDRED
+                    return cell
+                return general(value, kind)
+
+            return percent
+
+        if kind in (data.DATE, data.DATETIME, data.PERIOD):
+            serial = self._serial
+
+            def moment(value):
+                if value.__class__ in _DAY_TYPES or (
+                    value.__class__ is datetime and value.tzinfo is None
+                ):
+                    cell.value = serial(value)
+                    return cell
+                return general(value, kind)
+
+            return moment
+
+        def number(value):
+            if value.__class__ in _NUMBER_TYPES:
+                cell.value = value
+                return cell
+            return general(value, kind)
+
+        return number
+
+    def _serial(self, value: Period | date | datetime) -> float:
+        """The Excel serial of a period (its first day), date or naive datetime: what
+        openpyxl writes for a date cell, computed here so that the many repeated periods
+        and days of a sheet are converted once."""
+        if value.__class__ is datetime:
+            return to_excel(value, self._epoch)
+        serial = self._serials.get(value)
+        if serial is None:
+            day = value.first_day if value.__class__ is Period else value
+            serial = self._serials[value] = to_excel(day, self._epoch)
+        return serial
 
     def header(self, columns: tuple[Column, ...]):
         cells = []
@@ -151,9 +221,10 @@ def write_table(wb: Workbook, table: Table, currency: str, progress: Progress | 
     ws.freeze_panes = "C2"  # the header row, and Program and Project, stay in view
     maker = _CellMaker(ws, currency)
     ws.append(maker.header(table.columns))
+    cells = maker.row_writer(table.columns)
     count = 0
     for values in table.rows():
-        ws.append(maker.row(values, table.columns))
+        ws.append(cells(values))
         count += 1
         if progress and count % 500 == 0:
             progress(500)
@@ -183,8 +254,9 @@ def _summary(wb: Workbook, review: MonthlyReview) -> None:
     ws.append(maker.header(columns))  # row 4
     rows = data.summary_rows(review)
     ws.append(maker.row(rows[0], columns, BOLD))  # row 5: the portfolio headline
+    program_cells = maker.row_writer(columns)
     for values in rows[1:]:
-        ws.append(maker.row(values, columns))
+        ws.append(program_cells(values))
     last = 4 + len(rows)
     ws.auto_filter.ref = f"A4:{_last_column(columns)}{last}"
     if not review.programs:
@@ -195,8 +267,9 @@ def _summary(wb: Workbook, review: MonthlyReview) -> None:
     ws.append([maker.text(f"ROI trend, last {data.TREND_MONTHS} months", BOLD)])
     trend_header = last + 3
     ws.append(maker.header(data.TREND_COLUMNS))
+    trend_cells = maker.row_writer(data.TREND_COLUMNS)
     for values in data.trend_rows(review.trend):
-        ws.append(maker.row(values, data.TREND_COLUMNS))
+        ws.append(trend_cells(values))
     trend_last = trend_header + len(review.trend)
     _charts(ws, trend_header, trend_last, review.currency)
 

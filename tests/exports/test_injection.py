@@ -169,3 +169,48 @@ def test_csv_writer_neutralises_every_trigger(trigger):
     clean = trigger.replace("\0", "")
     assert rows[1] == [f"'{clean}Name", "-12.50", f'\'{clean}HYPERLINK("http://evil")']
     assert rows[2] == ["plain", "3.00", "a=b"]
+
+
+def test_workbook_writer_fast_paths_leave_nothing_runnable():
+    """Each column kind converts its usual values on a fast path and anything else on the
+    general one: a text hiding a formula behind a control character, or a formula-like
+    text in a money, percentage or period column, still comes out inert."""
+    from datetime import date
+    from decimal import Decimal
+
+    import openpyxl
+    from openpyxl import Workbook
+
+    from crmphase.exports.data import MONEY, PCT, PERIOD, TEXT, Column, Table
+    from crmphase.exports.xlsx import write_table
+
+    columns = (
+        Column("Name", TEXT),
+        Column("Amount", MONEY),
+        Column("Share", PCT),
+        Column("Period", PERIOD),
+    )
+    rows = [
+        ("\x01=1+1", "=2+2", "+3", "@SUM(A1)"),
+        ("a\tb", Decimal("-1.50"), Decimal("12.5"), date(2026, 3, 1)),
+        (True, 7, 25, None),
+    ]
+    table = Table("Kinds", "kinds", columns, lambda: iter(rows), lambda: len(rows))
+    wb = Workbook(write_only=True)
+    write_table(wb, table, "EUR", None)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    for name, xml in _sheet_xml(buffer.getvalue()).items():
+        assert "<f>" not in xml and "<f " not in xml, name
+    ws = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))["Kinds"]
+    for coordinate, value in (("A2", "=1+1"), ("B2", "=2+2"), ("C2", "+3"), ("D2", "@SUM(A1)")):
+        cell = ws[coordinate]
+        assert (cell.value, cell.data_type, cell.quotePrefix) == (value, "s", True), coordinate
+    assert ws["A3"].value == "a\tb" and not ws["A3"].quotePrefix
+    assert ws["B3"].value == -1.5 and ws["B3"].number_format == '#,##0.00 "EUR";-#,##0.00 "EUR"'
+    assert ws["C3"].value == 0.125 and ws["C3"].number_format == "0.00%"
+    assert ws["D3"].value == datetime(2026, 3, 1) and ws["D3"].number_format == "yyyy-mm"
+    assert ws["A4"].value == "yes"
+    assert ws["B4"].value == 7 and ws["B4"].data_type == "n"
+    assert ws["C4"].value == 0.25 and ws["C4"].number_format == "0.00%"
+    assert ws["D4"].value is None

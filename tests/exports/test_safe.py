@@ -8,6 +8,7 @@ from crmphase.exports.safe import (
     FORMULA_TRIGGERS,
     csv_text,
     is_formula_like,
+    is_plain_text,
     needs_neutralising,
     strip_control,
     xlsx_text,
@@ -71,3 +72,28 @@ def test_no_output_can_start_a_formula(text):
     assert csv_text(text)[:1] not in ("=", "+", "-", "@", "\t", "\r", "\0")
     value, inert = xlsx_text(text)
     assert inert or value[:1] not in FORMULA_TRIGGERS
+
+
+@pytest.mark.parametrize("trigger", FORMULA_TRIGGERS, ids=repr)
+def test_no_text_starting_with_a_trigger_takes_the_fast_path(trigger):
+    assert not is_plain_text(trigger)
+    assert not is_plain_text(f"{trigger}SUM(1+1)")
+
+
+@pytest.mark.parametrize("text", ["\x01=1+1", "ok\x00", "a\x0bb", "\x1f-1", "x\x08"], ids=repr)
+def test_no_text_with_a_control_character_takes_the_fast_path(text):
+    assert not is_plain_text(text)
+
+
+@pytest.mark.parametrize("text", ["Campaign", "", "a=b", "net -5", "a\tb", "line\nbreak", "é"])
+def test_ordinary_texts_take_the_fast_path(text):
+    assert is_plain_text(text)
+
+
+@given(st.text())
+def test_the_fast_path_changes_nothing_that_needs_changing(text):
+    if is_plain_text(text):
+        assert not needs_neutralising(text)
+        assert strip_control(text) == text
+        assert xlsx_text(text) == (text, False)
+        assert csv_text(text) == text

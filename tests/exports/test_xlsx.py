@@ -141,6 +141,24 @@ def test_trend_table_feeds_the_charts(review_portfolio, open_workbook):
     assert trend[-1]["Actual cumulative cost"] == 142345.67
 
 
+def test_summary_tables_each_keep_their_own_formats(review_portfolio, open_workbook):
+    """The program rows and the trend rows below them share a sheet, not their formats:
+    column B is a count in one and a percentage in the other."""
+    ws = open_workbook()["Summary"]
+    program = {ws.cell(4, c.column).value: c for c in ws[7]}
+    assert program["Projects"].number_format == "#,##0"
+    assert program["Actual cumulative cost"].number_format == MONEY_FORMAT
+    header = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "Period")
+    titles = [c.value for c in ws[header]]
+    trend = {titles[c.column - 1]: c for c in ws[header + 1] if c.column <= len(titles)}
+    assert trend["Period"].number_format == "yyyy-mm"
+    assert trend["Actual ROI %"].number_format == "0.00%"
+    assert trend["Plan ROI %"].number_format == "0.00%"
+    assert trend["Actual cumulative cost"].number_format == MONEY_FORMAT
+    assert trend["Actual cumulative benefit"].number_format == MONEY_FORMAT
+    assert trend["Coverage %"].number_format == "0.00%"
+
+
 def test_an_empty_period_still_builds_with_a_next_step(review_clock, open_workbook):
     wb = open_workbook("2026-03")
     assert wb.sheetnames == SHEETS
