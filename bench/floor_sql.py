@@ -149,13 +149,6 @@ def project_roi(raw: Raw, p: dict) -> int:
 
 # --- the dashboard -------------------------------------------------------------------------
 
-SNAPSHOT_TOTALS = (
-    "COUNT(s.id), SUM(CASE WHEN s.measured THEN 1 ELSE 0 END), "
-    "SUM(s.actual_cumulative_cost), SUM(s.actual_cumulative_benefit), "
-    "SUM(s.actual_net_benefit), SUM(s.actual_npv), SUM(s.plan_cumulative_cost), "
-    "SUM(s.plan_cumulative_benefit), SUM(s.plan_net_benefit), SUM(s.plan_npv), "
-    "SUM(s.due_count), SUM(s.measured_count)"
-)
 # The same figures, read from the stored sums of a period's snapshots (migration 0005).
 STORED_TOTALS = (
     "t.projects, t.measured_projects, t.actual_cumulative_cost, t.actual_cumulative_benefit, "
@@ -337,18 +330,9 @@ def export_sheets(engine: str, period: str) -> list[tuple[str | None, tuple[str,
         (
             "Trend",
             (
-                f"SELECT s.period, {SNAPSHOT_TOTALS} FROM roi_snapshots s "
-                "WHERE s.period >= :first AND s.period <= :period GROUP BY s.period "
-                "ORDER BY s.period",
-                p,
-            ),
-        ),
-        (
-            "Program trends",
-            (
-                f"SELECT s.program_id, s.period, {SNAPSHOT_TOTALS} FROM roi_snapshots s "
-                "WHERE s.period >= :first AND s.period <= :period "
-                "GROUP BY s.program_id, s.period ORDER BY s.program_id, s.period",
+                f"SELECT t.period, {STORED_TOTALS} FROM roi_snapshot_totals t "
+                "WHERE t.scope = 'portfolio' AND t.period >= :first AND t.period <= :period "
+                "ORDER BY t.period",
                 p,
             ),
         ),

@@ -25,10 +25,11 @@ from crmphase import clock
 from crmphase.extensions import db
 from crmphase.metrics.portfolio import (
     Totals,
-    _row_to_totals,
-    _totals_columns,
     portfolio_totals,
+    row_to_totals,
+    sum_source,
     totals_by_program,
+    totals_columns,
 )
 from crmphase.metrics.roi import Coverage
 from crmphase.money import to_decimal
@@ -163,38 +164,30 @@ def _window_start(period: Period, months: int) -> Period:
 
 def trend(period: Period, months: int = TREND_MONTHS) -> list[TrendPoint]:
     """Portfolio totals for the ``months`` periods ending at ``period`` that have
-    snapshots, in one grouped query (the same sums as :func:`portfolio_totals`)."""
-    from crmphase.metrics.models import RoiSnapshot as S
-
-    first = _window_start(period, months)
-    query = (
-        sa.select(S.period, *_totals_columns())
-        .where(S.period >= str(first), S.period <= str(period))
-        .group_by(S.period)
-        .order_by(S.period)
-    )
-    points = []
-    for row in db.session.execute(query):
-        at = Period.parse(row.period)
-        points.append(TrendPoint(at, _row_to_totals(at, row)))
-    return points
+    snapshots, in one query over their stored sums (the same as :func:`portfolio_totals`)."""
+    return [point for points in _stored_trends(period, months, None).values() for point in points]
 
 
 def program_trends(period: Period, months: int = TREND_MONTHS) -> dict[int, list[TrendPoint]]:
-    """Per-program totals for the same periods, in one grouped query."""
-    from crmphase.metrics.models import RoiSnapshot as S
+    """Per-program totals for the same periods, in one query over their stored sums."""
+    return _stored_trends(period, months, "program")
 
+
+def _stored_trends(
+    period: Period, months: int, per: str | None
+) -> dict[int | None, list[TrendPoint]]:
     first = _window_start(period, months)
-    query = (
-        sa.select(S.program_id, S.period, *_totals_columns())
-        .where(S.period >= str(first), S.period <= str(period))
-        .group_by(S.program_id, S.period)
-        .order_by(S.program_id, S.period)
+    source = sum_source(per_program=per == "program")
+    query = source.where(
+        sa.select(source.program_id, source.period, *totals_columns(source))
+        .where(source.period >= str(first), source.period <= str(period))
+        .group_by(source.program_id, source.period)
+        .order_by(source.program_id, source.period)
     )
-    result: dict[int, list[TrendPoint]] = {}
+    result: dict[int | None, list[TrendPoint]] = {}
     for row in db.session.execute(query):
         at = Period.parse(row.period)
-        result.setdefault(row.program_id, []).append(TrendPoint(at, _row_to_totals(at, row)))
+        result.setdefault(row.program_id, []).append(TrendPoint(at, row_to_totals(at, row)))
     return result
 
 

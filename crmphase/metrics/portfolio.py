@@ -142,10 +142,6 @@ def row_to_totals(period: Period, row) -> Totals:
     )
 
 
-_totals_columns = totals_columns
-_row_to_totals = row_to_totals
-
-
 def portfolio_totals(
     period: Period, *, program_id: int | None = None, department: str | None = None
 ) -> Totals:
