@@ -96,11 +96,12 @@ TEAM = (
 )
 
 
-# The counts in the navigation of every page (unread notifications, reviews to decide).
+# The counts in the navigation of every page (reviews to decide, unread notifications),
+# in one statement.
 NAV_COUNTS = [
-    "SELECT COUNT(id) FROM notifications WHERE recipient_id = :user_id AND read_at IS NULL",
-    "SELECT COUNT(*) FROM gate_reviews r JOIN projects p ON p.id = r.project_id "
-    "WHERE r.status = 'pending' AND p.manager_id <> :user_id",
+    "SELECT (SELECT COUNT(*) FROM gate_reviews r JOIN projects p ON p.id = r.project_id "
+    "WHERE r.status = 'pending' AND p.manager_id <> :user_id), "
+    "(SELECT COUNT(id) FROM notifications WHERE recipient_id = :user_id AND read_at IS NULL)",
 ]
 
 

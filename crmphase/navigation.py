@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import current_app, request, url_for
 
 
@@ -19,7 +20,9 @@ class NavEntry:
     order: int = 50
     roles: frozenset[str] | None = None  # None: every signed-in user
     url_kwargs: Callable[[object], dict] | None = None
-    count: Callable[[object], int] | None = None
+    # A statement that counts something for the signed-in user (bound as ``:user_id``);
+    # the navigation runs every entry's count in one statement.
+    count: Callable[[], sa.Select] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,11 +56,33 @@ def _url(endpoint: str, kwargs: dict) -> str:
     return url
 
 
+def _counts_statement(entries: tuple[NavEntry, ...]):
+    """One statement selecting each entry's count, remembered per app and set of entries."""
+    statements = current_app.extensions.setdefault("crmphase_navigation_counts", {})
+    key = tuple(entry.label for entry in entries)
+    statement = statements.get(key)
+    if statement is None:
+        statement = statements[key] = sa.select(
+            *(entry.count().scalar_subquery() for entry in entries)
+        )
+    return statement
+
+
 def navigation_for(user) -> list[dict]:
+    from crmphase.extensions import db
+
+    shown = [
+        entry
+        for entry in sorted(NAV_ENTRIES.values(), key=lambda e: (e.order, e.label))
+        if entry.roles is None or user.role in entry.roles
+    ]
+    counted = tuple(entry for entry in shown if entry.count)
+    counts = {}
+    if counted:
+        row = db.session.execute(_counts_statement(counted), {"user_id": user.id}).one()
+        counts = {entry.label: int(n or 0) for entry, n in zip(counted, row, strict=True)}
     items = []
-    for entry in sorted(NAV_ENTRIES.values(), key=lambda e: (e.order, e.label)):
-        if entry.roles is not None and user.role not in entry.roles:
-            continue
+    for entry in shown:
         kwargs = entry.url_kwargs(user) if entry.url_kwargs else {}
         url = _url(entry.endpoint, kwargs)
         items.append(
@@ -65,7 +90,7 @@ def navigation_for(user) -> list[dict]:
                 "label": entry.label,
                 "url": url,
                 "active": request.path == url.split("?")[0] and not kwargs,
-                "count": entry.count(user) if entry.count else None,
+                "count": counts.get(entry.label),
             }
         )
     return items

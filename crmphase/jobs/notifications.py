@@ -205,18 +205,13 @@ def notifications_query(user, *, unread_only: bool = False):
 
 
 @functools.cache
-def _unread_count_statement():
-    # Built once: on every page the navigation runs it.
+def unread_count_statement():
+    """Unread notifications of ``:user_id`` (built once: the navigation counts them on
+    every page)."""
     notes = Notification.__table__
     return sa.select(sa.func.count(notes.c.id)).where(
         notes.c.recipient_id == sa.bindparam("user_id"), notes.c.read_at.is_(None)
     )
-
-
-def unread_count(user) -> int:
-    if not getattr(user, "is_authenticated", False):
-        return 0
-    return db.session.scalar(_unread_count_statement(), {"user_id": user.id})
 
 
 def get_own(user, notification_id: int) -> Notification:

@@ -163,6 +163,11 @@ def project_monitoring(project_id):
 add_project_tab(ProjectTab("monitoring", "Monthly snapshots", "jobs.project_monitoring", order=40))
 add_nav(NavEntry("Alerts", "jobs.alert_list", order=60))
 add_nav(
-    NavEntry("Notifications", "jobs.notification_list", order=70, count=notifications.unread_count)
+    NavEntry(
+        "Notifications",
+        "jobs.notification_list",
+        order=70,
+        count=notifications.unread_count_statement,
+    )
 )
 add_nav(NavEntry("Jobs", "jobs.index", order=80, roles=frozenset({"crmo"})))

@@ -428,20 +428,15 @@ def steering_queue_query():
 
 
 @functools.cache
-def _pending_count_statement():
-    # Built once: on every page the navigation runs it, and building it cost more than
-    # running it.
+def pending_count_statement():
+    """Pending reviews that ``:user_id`` may decide (built once: the navigation counts
+    them on every page)."""
     reviews, projects = GateReview.__table__, Project.__table__
     return (
         sa.select(sa.func.count())
         .select_from(reviews.join(projects, projects.c.id == reviews.c.project_id))
         .where(reviews.c.status == "pending", projects.c.manager_id != sa.bindparam("user_id"))
     )
-
-
-def pending_count_for(user) -> int:
-    """Pending reviews ``user`` may decide (not those of projects they manage)."""
-    return db.session.scalar(_pending_count_statement(), {"user_id": user.id})
 
 
 # --- decisions -------------------------------------------------------------------------------

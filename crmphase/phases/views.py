@@ -32,7 +32,7 @@ add_nav(
         "phases.queue",
         order=30,
         roles=frozenset({"steering", "crmo"}),
-        count=services.pending_count_for,
+        count=services.pending_count_statement,
     )
 )
 
