@@ -9,6 +9,7 @@ The number of statements never depends on how many projects or periods there are
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -98,9 +99,37 @@ class RowPage:
         return self.page + 1
 
 
+@dataclass(frozen=True)
+class BoundQuery:
+    """A statement built once per shape of the filters, with its values bound.
+
+    The heaviest work lists are built this way: SQLAlchemy works out a new statement's
+    cache key on every execution, which for their subqueries cost more than running them;
+    a statement built once keeps its key."""
+
+    statement: sa.Select
+    params: dict
+
+    def work_list(self, top: int) -> sa.Select:
+        return _work_list_statement(self.statement, top)
+
+
+@functools.cache
+def _work_list_statement(statement: sa.Select, top: int) -> sa.Select:
+    # Only for statements that live as long as the app (the cached builders below).
+    return statement.add_columns(sa.func.count().over().label("total_rows")).limit(top)
+
+
+def _unbound(query) -> tuple[sa.Select, dict]:
+    if isinstance(query, BoundQuery):
+        return query.statement, query.params
+    return query, {}
+
+
 def count_rows(query) -> int:
+    statement, params = _unbound(query)
     return db.session.scalar(
-        sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+        sa.select(sa.func.count()).select_from(statement.order_by(None).subquery()), params
     )
 
 
@@ -108,7 +137,8 @@ def paginate_rows(query, page: int, per_page: int) -> RowPage:
     """Two statements: the count and the page (pages past the end come back empty)."""
     page = max(page, 1)
     total = count_rows(query)
-    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    statement, params = _unbound(query)
+    rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page), params).all()
     return RowPage(list(rows), page, per_page, total)
 
 
@@ -334,10 +364,40 @@ def overruns_query(f: DashboardFilters):
     )
 
 
-def unmeasured_query(f: DashboardFilters, *, manager_id: int | None = None):
+def _filter_params(f: DashboardFilters) -> dict:
+    params = {"period": str(f.period)}
+    if f.program_id:
+        params["program_id"] = f.program_id
+    if f.department:
+        params["department"] = f.department
+    return params
+
+
+def _projects_bound(query, program: bool, department: bool):
+    """:func:`_projects_in` with the filter values bound (``:program_id``, ``:department``)."""
+    if program:
+        query = query.where(Project.program_id == sa.bindparam("program_id"))
+    if department:
+        query = query.where(Project.department == sa.bindparam("department"))
+    return query
+
+
+def unmeasured_query(f: DashboardFilters, *, manager_id: int | None = None) -> BoundQuery:
     """Projects with missing measurements: an open missing-measurement alert for the
     period or earlier, or fewer KPIs measured than due in the period's snapshot.
     Oldest missing period first."""
+    params = _filter_params(f)
+    if manager_id is not None:
+        params["manager_id"] = manager_id
+    statement = _unmeasured_statement(
+        bool(f.program_id), bool(f.department), manager_id is not None
+    )
+    return BoundQuery(statement, params)
+
+
+@functools.cache
+def _unmeasured_statement(program: bool, department: bool, mine: bool) -> sa.Select:
+    period = sa.bindparam("period", type_=sa.String)
     alerts = (
         sa.select(
             Alert.project_id,
@@ -347,24 +407,22 @@ def unmeasured_query(f: DashboardFilters, *, manager_id: int | None = None):
         .where(
             Alert.kind == "missing_measurement",
             Alert.resolved_at.is_(None),
-            Alert.period <= str(f.period),
+            Alert.period <= period,
         )
         .group_by(Alert.project_id)
         .subquery()
     )
     snap = (
-        sa.select(S.project_id, S.due_count, S.measured_count)
-        .where(S.period == str(f.period))
-        .subquery()
+        sa.select(S.project_id, S.due_count, S.measured_count).where(S.period == period).subquery()
     )
     # The projects to list: with an open alert, or measured short in the period. Starting
     # from these (rather than testing every project) keeps the statement's cost with them.
     candidates = sa.union(
         sa.select(alerts.c.project_id),
-        sa.select(S.project_id).where(S.period == str(f.period), S.due_count > S.measured_count),
+        sa.select(S.project_id).where(S.period == period, S.due_count > S.measured_count),
     )
-    oldest = sa.func.coalesce(alerts.c.oldest, str(f.period))
-    query = _projects_in(
+    oldest = sa.func.coalesce(alerts.c.oldest, period)
+    query = _projects_bound(
         sa.select(
             Project.id.label("project_id"),
             Project.name.label("project_name"),
@@ -383,10 +441,11 @@ def unmeasured_query(f: DashboardFilters, *, manager_id: int | None = None):
         .outerjoin(snap, snap.c.project_id == Project.id)
         .where(Project.id.in_(candidates))
         .order_by(oldest, Project.name),
-        f,
+        program,
+        department,
     )
-    if manager_id is not None:
-        query = query.where(Project.manager_id == manager_id)
+    if mine:
+        query = query.where(Project.manager_id == sa.bindparam("manager_id"))
     return query
 
 
@@ -509,11 +568,17 @@ def pending_reviews_query(f: DashboardFilters, *, decider: User | None = None):
     return query
 
 
-def overdue_reviews_query(f: DashboardFilters, today: date):
+def overdue_reviews_query(f: DashboardFilters, today: date) -> BoundQuery:
     """Active manage projects whose periodic review (every three months) is overdue,
     longest overdue first."""
+    params = _filter_params(f) | {"cutoff": review_overdue_cutoff(today)}
+    return BoundQuery(_overdue_statement(bool(f.program_id), bool(f.department)), params)
+
+
+@functools.cache
+def _overdue_statement(program: bool, department: bool) -> sa.Select:
     since = sa.func.coalesce(Project.last_review_on, Project.phase_entered_on)
-    return _projects_in(
+    return _projects_bound(
         sa.select(
             Project.id.label("project_id"),
             Project.name.label("project_name"),
@@ -527,10 +592,11 @@ def overdue_reviews_query(f: DashboardFilters, today: date):
         .where(
             Project.phase == "manage",
             Project.state == "active",
-            since <= review_overdue_cutoff(today),
+            since <= sa.bindparam("cutoff", type_=sa.Date),
         )
         .order_by(since, Project.name),
-        f,
+        program,
+        department,
     )
 
 
@@ -578,9 +644,12 @@ class Dashboard:
 
 def _work_list(query, top: int = TOP) -> WorkList:
     """The first ``top`` rows and the count of all, in one statement (a window count)."""
-    rows = db.session.execute(
-        query.add_columns(sa.func.count().over().label("total_rows")).limit(top)
-    ).all()
+    if isinstance(query, BoundQuery):
+        rows = db.session.execute(query.work_list(top), query.params).all()
+    else:
+        rows = db.session.execute(
+            query.add_columns(sa.func.count().over().label("total_rows")).limit(top)
+        ).all()
     return WorkList(rows[0].total_rows if rows else 0, rows)
 
 
