@@ -1,6 +1,7 @@
 """JSON shapes of programs and projects."""
 
 import marshmallow as ma
+import sqlalchemy as sa
 
 from crmphase.api.fields import Money, PageQuery, page_schema, update_schema
 from crmphase.phases.rules import Phase, ProjectState
@@ -75,8 +76,14 @@ class ProjectSchema(ma.Schema):
 
     @ma.post_dump(pass_original=True)
     def _team(self, data, original, **kwargs):
-        data["team_member_ids"] = sorted(u.id for u in original.team_members)
         from crmphase.phases.services import is_review_overdue, next_review_due
+        from crmphase.programs.services import team_member_ids
+
+        if "team_members" in sa.inspect(original).unloaded:
+            # One project (a list loads its teams up front): the ids, not the members.
+            data["team_member_ids"] = team_member_ids(original.id)
+        else:
+            data["team_member_ids"] = sorted(u.id for u in original.team_members)
 
         data["next_review_due"] = (due := next_review_due(original)) and due.isoformat()
         data["review_overdue"] = is_review_overdue(original)

@@ -83,6 +83,18 @@ _TEAM_NAMES = (
 )
 
 
+_TEAM_IDS = (
+    sa.select(project_team_members.c.user_id)
+    .where(project_team_members.c.project_id == sa.bindparam("project_id"))
+    .order_by(project_team_members.c.user_id)
+)
+
+
+def team_member_ids(project_id: int) -> list[int]:
+    """The ids of the project's team, ascending (without loading each member)."""
+    return list(db.session.scalars(_TEAM_IDS, {"project_id": project_id}))
+
+
 def team_names(project_id: int) -> list[str]:
     """The names of the project's team, by name (what the project page shows; the names
     alone, without loading each member)."""
