@@ -112,9 +112,14 @@ def project_page(raw: Raw, p: dict) -> int:
     return _read(raw, [(sql, p) for sql in statements])
 
 
+TEAM_IDS = (
+    "SELECT user_id FROM project_team_members WHERE project_id = :project_id ORDER BY user_id"
+)
+
+
 def project_api(raw: Raw, p: dict) -> int:
     """``GET /api/v1/projects/<id>``: the token's user, the project, its team's ids."""
-    return _read(raw, [(TOKEN_USER, p), (PROJECT, p), (TEAM, p)])
+    return _read(raw, [(TOKEN_USER, p), (PROJECT, p), (TEAM_IDS, p)])
 
 
 # --- the project's ROI endpoint ------------------------------------------------------------
