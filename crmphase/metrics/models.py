@@ -372,15 +372,25 @@ def refresh_snapshot_totals(connection, periods) -> None:
             connection.execute(totals.insert().from_select(targets, select))
 
 
-@sa.event.listens_for(Session, "after_flush")
-def _refresh_totals_after_flush(session, _flush_context) -> None:
-    """Keep each period's totals in step with its snapshots, in the same transaction."""
-    periods = set()
+_PERIODS_TO_REFRESH = "crmphase_snapshot_periods_to_refresh"
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _note_snapshot_periods(session, _flush_context, _instances) -> None:
+    """The months whose snapshots this flush adds, changes or deletes (read before the
+    flush, while a deleted snapshot's row is still there to load an expired month from)."""
+    periods = session.info.setdefault(_PERIODS_TO_REFRESH, set())
     for instance in (*session.new, *session.dirty, *session.deleted):
         if isinstance(instance, RoiSnapshot):
             periods.add(instance.period)
             history = sa.inspect(instance).attrs.period.history
             periods.update(p for p in history.deleted or () if p)
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _refresh_totals_after_flush(session, _flush_context) -> None:
+    """Keep each month's totals in step with its snapshots, in the same transaction."""
+    periods = session.info.pop(_PERIODS_TO_REFRESH, None)
     if periods:
         refresh_snapshot_totals(session.connection(), periods)
 

@@ -83,6 +83,13 @@ def test_totals_follow_snapshots_added_corrected_moved_and_deleted(
     db.session.commit()
     assert _stored() == _expected()
 
+    db.session.expire_all()  # a snapshot deleted without its month loaded
+    db.session.delete(db.session.get(RoiSnapshot, moved.id, populate_existing=False))
+    db.session.expire(moved)
+    db.session.commit()
+    assert _stored() == _expected()
+    assert not any(key[0] == "2026-08" for key in _stored())
+
 
 def test_refresh_rebuilds_totals_written_around_the_orm(make_program, make_project, dash_snapshot):
     """Core writes (a restore, a bulk copy) bypass the ORM; refresh_snapshot_totals puts
