@@ -10,6 +10,21 @@ from crmphase.money import AmountError, parse_decimal, parse_money
 from crmphase.periods import Period, PeriodError
 
 
+def money_text(value) -> str | None:
+    """What :class:`Money` (and every percentage built on it) dumps: 2 places."""
+    return None if value is None else f"{value:.2f}"
+
+
+def measured_text(value) -> str | None:
+    """What :class:`MeasuredValue` dumps: the value without trailing zeros."""
+    return None if value is None else format(value.normalize(), "f")
+
+
+def text_or_none(value) -> str | None:
+    """What :class:`PeriodField` (and ``ma.fields.String``) dump."""
+    return None if value is None else str(value)
+
+
 class Money(ma.fields.Field):
     """Money as a decimal string ("1234.50"); numbers accepted. At most 2 places, not negative."""
 
@@ -20,7 +35,7 @@ class Money(ma.fields.Field):
         super().__init__(**kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else f"{value:.2f}"
+        return money_text(value)
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
@@ -39,10 +54,7 @@ class MeasuredValue(ma.fields.Field):
         super().__init__(**kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        text = format(value.normalize(), "f")
-        return text
+        return measured_text(value)
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
@@ -64,7 +76,7 @@ class PeriodField(ma.fields.Field):
         super().__init__(**kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else str(value)
+        return text_or_none(value)
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:

@@ -6,7 +6,14 @@ components of the same name (other domains have their own ``Coverage``, ``Totals
 
 import marshmallow as ma
 
-from crmphase.api.fields import Money, PageQuery, PeriodField, page_schema
+from crmphase.api.fields import (
+    Money,
+    PageQuery,
+    PeriodField,
+    money_text,
+    page_schema,
+    text_or_none,
+)
 from crmphase.dashboard.rules import DEPARTMENTS
 
 F = ma.fields
@@ -226,32 +233,23 @@ class DashboardSchema(ma.Schema):
         return result
 
 
-def _money_text(value) -> str | None:
-    """As :class:`~crmphase.api.fields.Money` (and :class:`Percent`) dump."""
-    return None if value is None else f"{value:.2f}"
-
-
-def _text(value) -> str | None:
-    return None if value is None else str(value)
-
-
 def _coverage_point(point: dict) -> dict:
     return {
-        "period": _text(point["period"]),
+        "period": text_or_none(point["period"]),
         "measured": int(point["measured"]),
         "due": int(point["due"]),
-        "percent": _money_text(point["percent"]),
+        "percent": money_text(point["percent"]),
     }
 
 
 def _money_point(point) -> dict:
     return {
-        "period": _text(point.period),
+        "period": text_or_none(point.period),
         "projects": int(point.projects),
-        "actual_cost": _money_text(point.actual_cost),
-        "actual_benefit": _money_text(point.actual_benefit),
-        "plan_cost": _money_text(point.plan_cost),
-        "plan_benefit": _money_text(point.plan_benefit),
+        "actual_cost": money_text(point.actual_cost),
+        "actual_benefit": money_text(point.actual_benefit),
+        "plan_cost": money_text(point.plan_cost),
+        "plan_benefit": money_text(point.plan_benefit),
     }
 
 
@@ -259,9 +257,9 @@ def _roi_series(series: dict) -> dict:
     program_id = series["program_id"]
     return {
         "program_id": None if program_id is None else int(program_id),
-        "name": _text(series["name"]),
+        "name": text_or_none(series["name"]),
         "points": [
-            {"period": _text(point["period"]), "roi_pct": _money_text(point["roi_pct"])}
+            {"period": text_or_none(point["period"]), "roi_pct": money_text(point["roi_pct"])}
             for point in series["points"]
         ],
     }

@@ -4,7 +4,16 @@ from decimal import Decimal
 
 import marshmallow as ma
 
-from crmphase.api.fields import MeasuredValue, Money, PageQuery, PeriodField, page_schema
+from crmphase.api.fields import (
+    MeasuredValue,
+    Money,
+    PageQuery,
+    PeriodField,
+    measured_text,
+    money_text,
+    page_schema,
+    text_or_none,
+)
 from crmphase.metrics.models import COST_CATEGORIES
 from crmphase.metrics.roi import Cadence, Direction, EntryKind, KpiStatus
 
@@ -225,45 +234,30 @@ def _decimal_text(value) -> str | None:
     return None if value is None else format(Decimal(str(value)), "f")
 
 
-def _money_text(value) -> str | None:
-    """As :class:`~crmphase.api.fields.Money` dumps."""
-    return None if value is None else f"{value:.2f}"
-
-
-def _measured_text(value) -> str | None:
-    """As :class:`~crmphase.api.fields.MeasuredValue` dumps."""
-    return None if value is None else format(value.normalize(), "f")
-
-
-def _text(value) -> str | None:
-    """As ``ma.fields.String`` and :class:`~crmphase.api.fields.PeriodField` dump."""
-    return None if value is None else str(value)
-
-
 def _dump_roi(figures) -> dict:
     return {
-        "cumulative_cost": _money_text(figures.cumulative_cost),
-        "cumulative_benefit": _money_text(figures.cumulative_benefit),
-        "net_benefit": _money_text(figures.net_benefit),
+        "cumulative_cost": money_text(figures.cumulative_cost),
+        "cumulative_benefit": money_text(figures.cumulative_benefit),
+        "net_benefit": money_text(figures.net_benefit),
         "roi_pct": _decimal_text(figures.roi_pct),
-        "npv": _money_text(figures.npv),
-        "payback_period": _text(figures.payback_period),
+        "npv": money_text(figures.npv),
+        "payback_period": text_or_none(figures.payback_period),
     }
 
 
 def _dump_kpi(kpi) -> dict:
     return {
         "kpi_id": int(kpi.kpi_id),
-        "name": _text(kpi.name),
-        "unit": _text(kpi.unit),
-        "direction": _text(kpi.direction),
-        "baseline_value": _measured_text(kpi.baseline_value),
-        "target_value": _measured_text(kpi.target_value),
-        "target_period": _text(kpi.target_period),
-        "latest": _measured_text(kpi.latest),
+        "name": text_or_none(kpi.name),
+        "unit": text_or_none(kpi.unit),
+        "direction": text_or_none(kpi.direction),
+        "baseline_value": measured_text(kpi.baseline_value),
+        "target_value": measured_text(kpi.target_value),
+        "target_period": text_or_none(kpi.target_period),
+        "latest": measured_text(kpi.latest),
         "attainment": _decimal_text(kpi.attainment),
         "expected": _decimal_text(kpi.expected),
-        "status": _text(kpi.status),
+        "status": text_or_none(kpi.status),
     }
 
 
@@ -273,18 +267,18 @@ def dump_project_figures(figures) -> dict:
     coverage = figures.coverage
     return {
         "project_id": int(figures.project_id),
-        "period": _text(figures.period),
+        "period": text_or_none(figures.period),
         "actual": _dump_roi(figures.actual),
         "plan": _dump_roi(figures.plan),
         "variance": {
-            "cumulative_cost": _money_text(variance.get("cumulative_cost")),
-            "cumulative_benefit": _money_text(variance.get("cumulative_benefit")),
+            "cumulative_cost": money_text(variance.get("cumulative_cost")),
+            "cumulative_benefit": money_text(variance.get("cumulative_benefit")),
             "net_benefit": _decimal_text(variance.get("net_benefit")),
             "roi_pct": _decimal_text(variance.get("roi_pct")),
             "npv": _decimal_text(variance.get("npv")),
         },
         "kpi_attainment": _decimal_text(figures.kpi_attainment),
-        "status": _text(figures.status),
+        "status": text_or_none(figures.status),
         "due_count": int(figures.due_count),
         "measured_count": int(figures.measured_count),
         "measured": bool(figures.measured),
