@@ -566,30 +566,12 @@ def _kpis_with_latest(
     rows = db.session.execute(_kpi_statement(len(ids) == 1), params).all()
     kpis: dict[int, list[KpiInput]] = defaultdict(list)
     latest_periods: dict[int, Period] = {}
-    directions = {d.value: d for d in Direction}
-    cadences = {c.value: c for c in Cadence}
-    parse = Period.parse
     for row in rows:
-        (kpi_id, project_id, name, unit, direction, baseline_value, baseline_period) = row[:7]
-        target_value, target_period, cadence, measured_period, value = row[7:]
         measurements: dict[Period, Decimal] = {}
-        if measured_period is not None:
-            latest = latest_periods[kpi_id] = parse(measured_period)
-            measurements[latest] = Decimal(value)
-        kpis[project_id].append(
-            KpiInput(
-                kpi_id=kpi_id,
-                name=name,
-                unit=unit or "",
-                direction=directions[direction],
-                baseline_value=baseline_value,
-                baseline_period=parse(baseline_period) if baseline_period else None,
-                target_value=target_value,
-                target_period=parse(target_period) if target_period else None,
-                cadence=cadences[cadence],
-                measurements=measurements,
-            )
-        )
+        if row.period is not None:  # the KPI's latest measurement at or before ``period``
+            latest = latest_periods[row.id] = Period.parse(row.period)
+            measurements[latest] = Decimal(row.value)
+        kpis[row.project_id].append(kpi_input(row, measurements))
     return kpis, latest_periods
 
 
