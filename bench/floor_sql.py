@@ -79,10 +79,9 @@ def _read(raw: Raw, statements: list[tuple[str, dict]]) -> int:
     return sum(len(raw.rows(sql, **params)) for sql, params in statements)
 
 
-SIGNED_IN_USER = "SELECT id, email, name, role, active FROM users WHERE id = :user_id"
+SIGNED_IN_USER = "SELECT * FROM users WHERE id = :user_id"
 TOKEN_USER = (
-    "SELECT t.id, t.user_id, t.revoked_at, u.id, u.email, u.name, u.role, u.active "
-    "FROM api_tokens t JOIN users u ON u.id = t.user_id "
+    "SELECT u.* FROM users u JOIN api_tokens t ON t.user_id = u.id "
     "WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL"
 )
 PROJECT = (
@@ -117,9 +116,13 @@ TEAM_IDS = (
 )
 
 
+# The API's JSON holds the program's and the manager's ids, so it reads the project alone.
+PROJECT_ROW = "SELECT * FROM projects WHERE id = :project_id"
+
+
 def project_api(raw: Raw, p: dict) -> int:
     """``GET /api/v1/projects/<id>``: the token's user, the project, its team's ids."""
-    return _read(raw, [(TOKEN_USER, p), (PROJECT, p), (TEAM_IDS, p)])
+    return _read(raw, [(TOKEN_USER, p), (PROJECT_ROW, p), (TEAM_IDS, p)])
 
 
 # --- the project's ROI endpoint ------------------------------------------------------------

@@ -46,9 +46,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     @login_manager.user_loader
     def _load_user(user_id: str):
-        from crmphase.auth.models import User
+        from crmphase.auth.services import signed_in_user
 
-        user = db.session.get(User, int(user_id))
+        user = signed_in_user(int(user_id))
         return user if user is not None and user.active else None  # deactivation signs out
 
     from crmphase import api, web

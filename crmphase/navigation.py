@@ -79,7 +79,9 @@ def navigation_for(user) -> list[dict]:
     counted = tuple(entry for entry in shown if entry.count)
     counts = {}
     if counted:
-        row = db.session.execute(_counts_statement(counted), {"user_id": user.id}).one()
+        # Counts only, no entities: run on the session's connection, past the ORM's steps.
+        statement = _counts_statement(counted)
+        row = db.session.connection().execute(statement, {"user_id": user.id}).one()
         counts = {entry.label: int(n or 0) for entry, n in zip(counted, row, strict=True)}
     items = []
     for entry in shown:

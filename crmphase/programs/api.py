@@ -97,7 +97,7 @@ class ProjectItem(MethodView):
     @blp.response(200, ProjectSchema)
     def get(self, project_id):
         """One project."""
-        return services.get_project(project_id)
+        return services.get_project(project_id, header=False)
 
     @permission_required(Action.PROJECT_EDIT)
     @blp.arguments(ProjectUpdateSchema)
