@@ -521,26 +521,39 @@ def job_targets(ctx: Context, at_l: bool, repeat: int) -> list[Figure]:
     ]
 
 
-def export_targets(ctx: Context, at_l: bool, workdir: Path) -> list[Figure]:
-    """The monthly XLSX review (≤ 2× openpyxl write-only of its rows at L; under 300 MB)."""
+def export_targets(ctx: Context, at_l: bool, workdir: Path, repeat: int) -> list[Figure]:
+    """The monthly XLSX review (≤ 2× openpyxl write-only of its rows at L; under 300 MB).
+
+    Product and floor run ``repeat`` times in turns (product, floor, product, ...), each in
+    a fresh process; the time is the median of each, the memory the highest peak of each.
+    """
     if not available("crmphase.exports.xlsx"):
         return []
     out = workdir / f"review-{ctx.size}-{ctx.db.engine}.xlsx"
-    product = probe(["export", "--period", ctx.period, "--out", str(out)], ctx.env)
-    floor = probe(
-        [
-            "export-floor",
-            "--engine",
-            ctx.db.engine,
-            "--target",
-            ctx.db.raw_target,
-            "--period",
-            ctx.period,
-            "--out",
-            str(out),
-        ],
-        ctx.env,
-    )
+    floor_args = [
+        "export-floor",
+        "--engine",
+        ctx.db.engine,
+        "--target",
+        ctx.db.raw_target,
+        "--period",
+        ctx.period,
+        "--out",
+        str(out),
+    ]
+    products, floors = [], []
+    for _ in range(repeat):
+        products.append(probe(["export", "--period", ctx.period, "--out", str(out)], ctx.env))
+        floors.append(probe(floor_args, ctx.env))
+    product = {
+        "seconds": statistics.median(p["seconds"] for p in products),
+        "peak_rss_mb": max(p["peak_rss_mb"] for p in products),
+    }
+    floor = {
+        "seconds": statistics.median(f["seconds"] for f in floors),
+        "peak_rss_mb": max(f["peak_rss_mb"] for f in floors),
+        "rows": floors[0]["rows"],
+    }
     return [
         Figure(
             ctx.size,
@@ -678,7 +691,15 @@ def run_one(size: str, engine: str, args, workdir: Path) -> tuple[list[Figure], 
                 figures += guarded(ctx, "roi_snapshot job", job_targets, ctx, at_l, args.job_repeat)
                 history(ctx, args.history, args.history_mode)
                 log(f"{size}/{engine}: measuring the export")
-                figures += guarded(ctx, "monthly XLSX export", export_targets, ctx, at_l, workdir)
+                figures += guarded(
+                    ctx,
+                    "monthly XLSX export",
+                    export_targets,
+                    ctx,
+                    at_l,
+                    workdir,
+                    args.export_repeat,
+                )
                 log(f"{size}/{engine}: measuring requests")
                 figures += guarded(ctx, "project requests", project_targets, ctx, at_l)
                 figures += guarded(ctx, "dashboard requests", dashboard_targets, ctx, at_l)
@@ -763,6 +784,12 @@ def main(argv: list[str] | None = None) -> int:
         default=3,
         help="runs of roi_snapshot (and of its floor) to take the median of",
     )
+    parser.add_argument(
+        "--export-repeat",
+        type=int,
+        default=3,
+        help="runs of the XLSX export (and of its floor) to take the median of",
+    )
     parser.add_argument("--markdown", type=Path, help="also write the table as markdown here")
     parser.add_argument(
         "--now",
@@ -772,6 +799,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.requests < 20:
         parser.error("--requests must be at least 20")
+    if args.job_repeat < 1 or args.export_repeat < 1:
+        parser.error("--job-repeat and --export-repeat must be at least 1")
     sizes = ["S"] if args.size == "S" else ["S", "L"]
     engines = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     figures: list[Figure] = []
