@@ -227,7 +227,7 @@ def project_new():
 @bp.route("/projects/<int:project_id>")
 @permission_required(Action.READ)
 def project_detail(project_id):
-    project = services.get_project(project_id)
+    project = services.project_view(project_id)
     return render_template(
         "programs/project_detail.html",
         project=project,
