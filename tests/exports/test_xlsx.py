@@ -168,3 +168,27 @@ def test_an_empty_period_still_builds_with_a_next_step(review_clock, open_workbo
     texts = [c.value for row in wb["Summary"].iter_rows() for c in row if c.value]
     assert any("run the roi_snapshot job" in str(t) for t in texts)
     assert wb["Projects"].max_row == 1
+
+
+def _sheet_xml(workbook: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(workbook)) as archive:
+        return {
+            name: archive.read(name)
+            for name in archive.namelist()
+            if name.startswith("xl/worksheets/sheet")
+        }
+
+
+def test_detail_sheets_are_what_openpyxl_writes_on_its_own(
+    review_portfolio, build_export, monkeypatch
+):
+    """The export hands its styled cells to openpyxl past its value-first detour
+    (``_take_cells_as_they_are``); every sheet must come out byte for byte the same."""
+    from crmphase.exports import xlsx
+
+    ours = _sheet_xml(build_export("xlsx"))
+    monkeypatch.setattr(xlsx, "_take_cells_as_they_are", lambda ws: None)
+    openpyxls = _sheet_xml(build_export("xlsx"))
+    assert len(ours) == len(SHEETS)
+    assert ours == openpyxls
+    assert b"<f>" not in b"".join(ours.values())
