@@ -484,25 +484,26 @@ def dashboard_targets(ctx: Context, at_l: bool) -> list[Figure]:
     ]
 
 
+def _floor_probe(ctx: Context, name: str, *extra: str) -> list[str]:
+    """The arguments of a floor's probe: which, on what database, for the period, and more."""
+    return [
+        name,
+        "--engine",
+        ctx.db.engine,
+        "--target",
+        ctx.db.raw_target,
+        "--period",
+        ctx.period,
+        *extra,
+    ]
+
+
 def job_targets(ctx: Context, at_l: bool, repeat: int) -> list[Figure]:
     """roi_snapshot for one period over all projects (≤ 5× the INSERT ... SELECT at L)."""
     if not available("crmphase.jobs.snapshots"):
         return []
     job = probe(["job", "--period", ctx.period, "--repeat", str(repeat)], ctx.env)
-    floor = probe(
-        [
-            "job-floor",
-            "--engine",
-            ctx.db.engine,
-            "--target",
-            ctx.db.raw_target,
-            "--period",
-            ctx.period,
-            "--repeat",
-            str(repeat),
-        ],
-        ctx.env,
-    )
+    floor = probe(_floor_probe(ctx, "job-floor", "--repeat", str(repeat)), ctx.env)
     value, value_p95 = percentiles(job["seconds"])
     base, base_p95 = percentiles(floor["seconds"])
     return [
@@ -530,17 +531,7 @@ def export_targets(ctx: Context, at_l: bool, workdir: Path, repeat: int) -> list
     if not available("crmphase.exports.xlsx"):
         return []
     out = workdir / f"review-{ctx.size}-{ctx.db.engine}.xlsx"
-    floor_args = [
-        "export-floor",
-        "--engine",
-        ctx.db.engine,
-        "--target",
-        ctx.db.raw_target,
-        "--period",
-        ctx.period,
-        "--out",
-        str(out),
-    ]
+    floor_args = _floor_probe(ctx, "export-floor", "--out", str(out))
     products, floors = [], []
     for _ in range(repeat):
         products.append(probe(["export", "--period", ctx.period, "--out", str(out)], ctx.env))

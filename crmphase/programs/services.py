@@ -95,8 +95,8 @@ class ProjectView:
     """A project as a page shows it, without the ORM: every column of its row by the same
     names as :class:`Project`, and its ``program`` and ``manager`` as :class:`Named`.
 
-    Read-only. The project page reads one of these because loading an ORM entity costs
-    about three times the Core row; a page that changes the project uses :func:`get_project`.
+    Read-only. The project page reads one of these because loading an ORM entity costs more
+    than twice reading its Core row; a page that changes the project uses :func:`get_project`.
     """
 
     __slots__ = ("_row", "manager", "program")
