@@ -111,13 +111,16 @@ class BoundQuery:
     params: dict
 
     def work_list(self, top: int) -> sa.Select:
-        return _work_list_statement(self.statement, top)
+        return _cached_with_total(self.statement, top)
 
 
-@functools.cache
-def _work_list_statement(statement: sa.Select, top: int) -> sa.Select:
-    # Only for statements that live as long as the app (the cached builders below).
+def _with_total(statement: sa.Select, top: int) -> sa.Select:
+    """The first ``top`` rows of ``statement``, each with the count of all (a window count)."""
     return statement.add_columns(sa.func.count().over().label("total_rows")).limit(top)
+
+
+# Only for statements that live as long as the app (the cached builders below).
+_cached_with_total = functools.cache(_with_total)
 
 
 def _unbound(query) -> tuple[sa.Select, dict]:
@@ -645,11 +648,10 @@ class Dashboard:
 def _work_list(query, top: int = TOP) -> WorkList:
     """The first ``top`` rows and the count of all, in one statement (a window count)."""
     if isinstance(query, BoundQuery):
-        rows = db.session.execute(query.work_list(top), query.params).all()
+        statement, params = query.work_list(top), query.params
     else:
-        rows = db.session.execute(
-            query.add_columns(sa.func.count().over().label("total_rows")).limit(top)
-        ).all()
+        statement, params = _with_total(query, top), {}
+    rows = db.session.execute(statement, params).all()
     return WorkList(rows[0].total_rows if rows else 0, rows)
 
 
