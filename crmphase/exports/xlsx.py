@@ -50,9 +50,10 @@ _DAY_TYPES = frozenset({Period, date})
 class _ColumnCell(Cell):
     """The styled cell that every row of a column reuses (see :meth:`_CellMaker.row_writer`).
 
-    openpyxl's ``repr`` of a cell looks up the sheet's title and the cell's coordinate; an
-    error message that names a cell (see :func:`_take_cells_as_they_are`) must not cost
-    more than writing it. This one names only its column."""
+    Should openpyxl's own path ever be taken (see :func:`_new_sheet`), it formats an error
+    naming each such cell before taking it; openpyxl's ``repr`` of a cell looks up the
+    sheet's title and the cell's coordinate, which would cost more than writing the cell.
+    This one names only its column."""
 
     __slots__ = ()
 
@@ -213,16 +214,23 @@ def _last_column(columns: tuple[Column, ...]) -> str:
     return get_column_letter(len(columns))
 
 
-def _take_cells_as_they_are(ws) -> None:
-    """Make the write-only sheet ``ws`` take an appended cell as the cell it is.
+def _new_sheet(wb: Workbook, title: str):
+    """A new write-only sheet of ``wb`` that takes an appended cell as the cell it is.
 
     openpyxl 3.1's ``WriteOnlyWorksheet._values_to_row`` first tries every appended item
     as a plain value, takes a cell only from the ``ValueError`` that raises, then makes a
-    fresh cell for the next item. On the detail sheets, where every number and date is a
-    styled cell, that costs about a fifth of the whole export. This does the same per item
-    without the detour: a cell as it is, a plain value through one reused unstyled cell.
-    Should openpyxl stop calling ``_values_to_row``, the sheet simply takes its own path
-    (a test keeps the workbook equal to the one openpyxl writes on its own)."""
+    fresh cell for the next item. Where every number and date is a styled cell, that costs
+    about a fifth of the whole export. The sheet here does the same per item without the
+    detour: a cell as it is, a plain value through one reused unstyled cell. Should
+    openpyxl stop calling ``_values_to_row``, the sheet simply takes its own path (a test
+    keeps the workbook equal to the one openpyxl writes on its own)."""
+    ws = wb.create_sheet(title)
+    _take_cells_as_they_are(ws)
+    return ws
+
+
+def _take_cells_as_they_are(ws) -> None:
+    """Give ``ws`` the row conversion :func:`_new_sheet` describes."""
     plain = WriteOnlyCell(ws)
 
     def values_to_row(values, row_idx):
@@ -245,8 +253,7 @@ def _take_cells_as_they_are(ws) -> None:
 
 def write_table(wb: Workbook, table: Table, currency: str, progress: Progress | None) -> int:
     """Stream one detail table into a new sheet; return the number of rows written."""
-    ws = wb.create_sheet(table.title)
-    _take_cells_as_they_are(ws)
+    ws = _new_sheet(wb, table.title)
     _set_widths(ws, table.columns)
     ws.freeze_panes = "C2"  # the header row, and Program and Project, stay in view
     maker = _CellMaker(ws, currency)
@@ -265,7 +272,7 @@ def write_table(wb: Workbook, table: Table, currency: str, progress: Progress | 
 
 
 def _summary(wb: Workbook, review: MonthlyReview) -> None:
-    ws = wb.create_sheet("Summary")
+    ws = _new_sheet(wb, "Summary")
     columns = data.SUMMARY_COLUMNS
     _set_widths(ws, columns)
     ws.freeze_panes = "B5"
