@@ -12,13 +12,12 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from crmphase import clock
 from crmphase.audit.services import changed_fields, record_event
 from crmphase.auth.models import User
 from crmphase.auth.roles import Role
-from crmphase.errors import Conflict, FieldErrors, NotFound, ValidationFailed
+from crmphase.errors import Conflict, FieldErrors, NotFound
 from crmphase.extensions import db
 from crmphase.metrics.models import (
     COST_CATEGORIES,
@@ -36,6 +35,7 @@ from crmphase.money import AmountError, parse_decimal, parse_money
 from crmphase.periods import Period, PeriodError
 from crmphase.phases.rules import Phase
 from crmphase.programs.models import Project
+from crmphase.versioning import check_version, commit_versioned
 
 KPI_FIELDS = (
     "name",
@@ -232,7 +232,7 @@ def update_kpi(
 ) -> Kpi:
     """Change a KPI. After strategize, moving baseline or target needs a ``reason`` and
     keeps the earlier values as a revision. A stale ``expected_version`` gets 409."""
-    _check_version(kpi, expected_version, "KPI")
+    check_version(kpi, expected_version, "KPI")
     project = kpi.project
     before = kpi_values(kpi)
     merged = {**before, **{k: v for k, v in data.items() if k in KPI_FIELDS}}
@@ -272,34 +272,8 @@ def update_kpi(
             project_id=project.id,
             program_id=project.program_id,
         )
-    _commit_versioned(kpi, "KPI")
+    commit_versioned(kpi, "KPI", expected_version)
     return kpi
-
-
-def _check_version(obj, expected_version, what: str) -> None:
-    if expected_version in (None, ""):
-        raise ValidationFailed.one("version", f"send the {what}'s version you edited")
-    try:
-        expected = int(expected_version)
-    except (TypeError, ValueError):
-        raise ValidationFailed.one("version", "the version is a whole number") from None
-    if expected != obj.version:
-        current = obj.version
-        db.session.rollback()
-        raise Conflict(
-            f"this {what} was changed by someone else (you edited version {expected}, it is "
-            f"now at version {current}); reload it and apply your change again",
-            your_version=expected,
-            current_version=current,
-        )
-
-
-def _commit_versioned(obj, what: str) -> None:
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict(f"this {what} was changed by someone else at the same time; reload it")
 
 
 # --------------------------------------------------------------------------- measurements

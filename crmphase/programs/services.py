@@ -7,17 +7,17 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from crmphase import clock
 from crmphase.audit.services import _plain, changed_fields, record_event
 from crmphase.auth.models import User
 from crmphase.auth.roles import Role
-from crmphase.errors import Conflict, FieldErrors, NotFound
+from crmphase.errors import FieldErrors, NotFound
 from crmphase.extensions import db
 from crmphase.money import MAX_MONEY
 from crmphase.phases.services import enter_gate
 from crmphase.programs.models import Department, Program, Project, project_team_members
+from crmphase.versioning import check_version, commit_versioned
 
 PROGRAM_FIELDS = (
     "name",
@@ -236,7 +236,7 @@ def create_program(actor, data: dict) -> Program:
 
 def update_program(actor, program: Program, data: dict, expected_version: int) -> Program:
     """Change a program's fields; a stale ``expected_version`` changes nothing (409)."""
-    _check_version(program, expected_version, "program")
+    check_version(program, expected_version, "program", saved_values)
     before = program_values(program)
     merged = {
         **before,
@@ -267,7 +267,7 @@ def update_program(actor, program: Program, data: dict, expected_version: int) -
             after=new,
             program_id=program.id,
         )
-    _commit_versioned(program, "program", expected_version)
+    commit_versioned(program, "program", expected_version, saved_values)
     return program
 
 
@@ -336,7 +336,7 @@ def create_project(actor, data: dict) -> Project:
 
 def update_project(actor, project: Project, data: dict, expected_version: int) -> Project:
     """Change a project's data; phase and state change only through gate decisions."""
-    _check_version(project, expected_version, "project")
+    check_version(project, expected_version, "project", saved_values)
     before = project_values(project)
     merged = {
         **before,
@@ -364,7 +364,7 @@ def update_project(actor, project: Project, data: dict, expected_version: int) -
             project_id=project.id,
             program_id=project.program_id,
         )
-    _commit_versioned(project, "project", expected_version)
+    commit_versioned(project, "project", expected_version, saved_values)
     return project
 
 
@@ -372,50 +372,6 @@ def saved_values(obj) -> dict:
     """The saved values of a program or project, JSON-ready (for a 409's ``current``)."""
     values = program_values(obj) if isinstance(obj, Program) else project_values(obj)
     return _plain(values)
-
-
-def _check_version(obj, expected_version, what: str) -> None:
-    if expected_version is None:
-        from crmphase.errors import ValidationFailed
-
-        raise ValidationFailed.one("version", f"send the {what}'s version you edited")
-    if int(expected_version) != obj.version:
-        current_version = obj.version
-        current = saved_values(obj)
-        db.session.rollback()
-        raise Conflict(
-            f"this {what} was changed by someone else (you edited version {expected_version}, "
-            f"it is now at version {current_version}); your changes were not saved. Compare "
-            "them with the saved values and apply them again",
-            your_version=int(expected_version),
-            current_version=current_version,
-            current=current,
-        )
-
-
-def _commit_versioned(obj, what: str, expected_version: int | None = None) -> None:
-    """Commit; the version column makes a concurrent update fail instead of overwriting.
-
-    The object is not expired by the commit: the answer then shows this save (its values
-    and its version), not a reload that may already hold someone else's later save.
-    """
-    session = db.session()
-    expire_on_commit = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        db.session.refresh(obj)
-        raise Conflict(
-            f"this {what} was changed by someone else at the same time; your changes were "
-            "not saved. Compare them with the saved values and apply them again",
-            your_version=expected_version,
-            current_version=obj.version,
-            current=saved_values(obj),
-        )
-    finally:
-        session.expire_on_commit = expire_on_commit
 
 
 def project_query(
