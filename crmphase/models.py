@@ -3,7 +3,7 @@
 from crmphase.audit.models import Event
 from crmphase.auth.models import ApiToken, User
 from crmphase.exports.models import ExportFile
-from crmphase.jobs.models import JobAttempt, JobRun, Notification, SchedulerLock
+from crmphase.jobs.models import JobAttempt, JobRun, SchedulerLock
 from crmphase.metrics.models import (
     Alert,
     BenefitEntry,
@@ -14,6 +14,7 @@ from crmphase.metrics.models import (
     MeasurementRevision,
     RoiSnapshot,
 )
+from crmphase.notifications.models import Notification
 from crmphase.phases.models import CriterionTemplate, GateCriterion, GateDecision, GateReview
 from crmphase.programs.models import Program, Project
 

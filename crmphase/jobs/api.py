@@ -6,8 +6,7 @@ from flask_smorest import Blueprint
 from crmphase.api.fields import page_body
 from crmphase.auth.policy import Action, authorize, current_actor, permission_required
 from crmphase.extensions import db
-from crmphase.jobs import notifications, services
-from crmphase.jobs.checks import alerts_query
+from crmphase.jobs import services
 from crmphase.jobs.registry import all_jobs, get_job
 from crmphase.jobs.schemas import (
     AlertPage,
@@ -23,7 +22,9 @@ from crmphase.jobs.schemas import (
     SnapshotPage,
     SnapshotQuery,
 )
-from crmphase.jobs.snapshots import snapshots_query
+from crmphase.metrics.alerts import alerts_query
+from crmphase.metrics.snapshots import snapshots_query
+from crmphase.notifications import services as notifications
 
 blp = Blueprint(
     "jobs_api", __name__, description="Scheduled jobs, ROI snapshots, alerts, notifications"

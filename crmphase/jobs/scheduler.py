@@ -22,7 +22,8 @@ from flask import Flask, current_app, has_app_context
 from crmphase import clock
 from crmphase.extensions import db
 from crmphase.jobs import services
-from crmphase.jobs.registry import MONTHLY, JobDefinition, all_jobs
+from crmphase.jobs.definition import MONTHLY, JobDefinition
+from crmphase.jobs.registry import all_jobs
 from crmphase.periods import Period
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ class SchedulerService:
                 report.ran.append((job.name, key, result.run.outcome))
 
     def _deliver(self) -> dict:
-        from crmphase.jobs.notifications import deliver_pending
+        from crmphase.notifications.services import deliver_pending
 
         try:
             return deliver_pending()

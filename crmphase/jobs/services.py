@@ -23,8 +23,9 @@ from crmphase import clock
 from crmphase.audit.services import record_event
 from crmphase.errors import Conflict, NotFound
 from crmphase.extensions import db
+from crmphase.jobs.definition import JobDefinition
 from crmphase.jobs.models import JobAttempt, JobRun
-from crmphase.jobs.registry import JobDefinition, get_job
+from crmphase.jobs.registry import get_job
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def run_job(
         return RunResult(run, False, claim)
     _execute(job, key, claim, trigger, actor)
     if deliver:
-        from crmphase.jobs.notifications import deliver_pending
+        from crmphase.notifications.services import deliver_pending
 
         try:
             deliver_pending()

@@ -7,13 +7,14 @@ from crmphase.auth.policy import Action, can, current_actor, permission_required
 from crmphase.errors import DomainError, ValidationFailed
 from crmphase.extensions import db
 from crmphase.forms import apply_errors, choices
-from crmphase.jobs import notifications, services
-from crmphase.jobs.checks import alerts_query, open_alert_counts
+from crmphase.jobs import services
 from crmphase.jobs.forms import RunJobForm
 from crmphase.jobs.locks import configured_lease_seconds, current_holder
 from crmphase.jobs.registry import all_jobs
+from crmphase.metrics.alerts import alerts_query, open_alert_counts
 from crmphase.metrics.models import ALERT_KINDS
 from crmphase.navigation import NavEntry, ProjectTab, add_nav, add_project_tab
+from crmphase.notifications import services as notifications
 
 bp = Blueprint("jobs", __name__)
 
@@ -144,7 +145,7 @@ def alert_list():
 @bp.route("/projects/<int:project_id>/monitoring")
 @permission_required(Action.READ)
 def project_monitoring(project_id):
-    from crmphase.jobs.snapshots import snapshots_query
+    from crmphase.metrics.snapshots import snapshots_query
     from crmphase.programs.services import get_project
 
     project = get_project(project_id)

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from crmphase import clock
-from crmphase.jobs.models import Notification
 from crmphase.metrics.models import Alert
+from crmphase.notifications.models import Notification
 
 NOW = "2026-03-10T12:00:00"
 

@@ -36,7 +36,7 @@ def test_bad_input_is_a_clear_error_not_a_traceback(runner, db):
 
 
 def test_a_failed_run_exits_non_zero_with_its_error(runner, db, monkeypatch):
-    from crmphase.jobs import checks
+    from crmphase.metrics import alerts as checks
 
     def broken(*args, **kwargs):
         raise RuntimeError("the database of KPIs is on fire")

@@ -6,8 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from crmphase import clock
-from crmphase.jobs.models import JobRun, Notification
+from crmphase.jobs.models import JobRun
 from crmphase.metrics.models import Alert, RoiSnapshot
+from crmphase.notifications.models import Notification
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from crmphase import clock
-from crmphase.jobs.models import Notification
-from crmphase.jobs.notifications import Draft, deliver_pending, queue
 from crmphase.jobs.services import run_job
+from crmphase.notifications.models import Notification
+from crmphase.notifications.services import Draft, deliver_pending, queue
 
 
 def all_notes(db):

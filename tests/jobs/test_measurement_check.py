@@ -6,9 +6,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from crmphase import clock
-from crmphase.jobs.models import Notification
 from crmphase.jobs.services import run_job
 from crmphase.metrics.models import Alert
+from crmphase.notifications.models import Notification
 from crmphase.phases.models import GateReview
 
 

@@ -6,9 +6,10 @@ import sqlalchemy as sa
 
 from crmphase import clock
 from crmphase.jobs.locks import LeaseLock
-from crmphase.jobs.models import JobRun, Notification
+from crmphase.jobs.models import JobRun
 from crmphase.jobs.scheduler import SchedulerService
 from crmphase.metrics.models import Alert, RoiSnapshot
+from crmphase.notifications.models import Notification
 
 CREATED = datetime(2025, 12, 10, tzinfo=UTC)
 

@@ -141,7 +141,7 @@ def test_rerun_after_a_late_correction_updates_and_records_it(
 
 
 def test_a_failing_job_is_rolled_back_whole_and_recorded(db, jobs_project, monkeypatch):
-    from crmphase.jobs import snapshots as snapshot_module
+    from crmphase.metrics import snapshots as snapshot_module
 
     jobs_project()
     jobs_project()
@@ -201,7 +201,7 @@ def test_a_run_abandoned_by_a_dead_runner_is_taken_over(db, jobs_project):
 def test_duration_is_real_time_even_when_the_clock_is_fixed(db, jobs_project, monkeypatch):
     import time
 
-    from crmphase.jobs import snapshots as snapshot_module
+    from crmphase.metrics import snapshots as snapshot_module
 
     jobs_project()
     real = snapshot_module.snapshot_projects

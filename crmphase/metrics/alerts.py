@@ -28,11 +28,11 @@ from crmphase import clock
 from crmphase.auth.models import User
 from crmphase.auth.roles import Role
 from crmphase.extensions import db
-from crmphase.jobs.notifications import Draft, app_link, queue
-from crmphase.jobs.registry import JobContext
+from crmphase.jobs.definition import JobContext
 from crmphase.metrics.models import Alert, Kpi
 from crmphase.metrics.roi import grace_ends
 from crmphase.metrics.tracking import load_tracking
+from crmphase.notifications.services import Draft, app_link, queue
 from crmphase.periods import Period
 from crmphase.phases.models import GateReview
 from crmphase.phases.rules import Phase, ProjectState, next_review_due, review_overdue
@@ -373,7 +373,7 @@ def reminder_drafts(
 
 def check_measurements(ctx: JobContext) -> int:
     """Bring alerts up to date for ``ctx.day`` and queue its reminders; rows written."""
-    from crmphase.jobs.snapshots import load_project_figures
+    from crmphase.metrics.snapshots import load_project_figures
 
     today = ctx.today
     current = Period.of(today)

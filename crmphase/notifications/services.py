@@ -21,8 +21,8 @@ from flask import current_app
 from crmphase import clock
 from crmphase.errors import NotFound
 from crmphase.extensions import db
-from crmphase.jobs.mail import Attachment, MailConnection, OutgoingMail, mail_configured
-from crmphase.jobs.models import Notification
+from crmphase.notifications.mail import Attachment, MailConnection, OutgoingMail, mail_configured
+from crmphase.notifications.models import Notification
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from crmphase import clock
 from crmphase.audit.services import record_event
 from crmphase.extensions import db
-from crmphase.jobs.registry import JobContext
+from crmphase.jobs.definition import JobContext
 from crmphase.metrics.models import RoiSnapshot
 from crmphase.periods import Period
 from crmphase.phases.rules import ProjectState

@@ -9,8 +9,8 @@ from sqlalchemy.orm import selectinload
 from crmphase.auth.models import User
 from crmphase.auth.roles import Role
 from crmphase.extensions import db
-from crmphase.jobs.notifications import Draft, app_link, queue
-from crmphase.jobs.registry import JobContext
+from crmphase.jobs.definition import JobContext
+from crmphase.notifications.services import Draft, app_link, queue
 from crmphase.periods import Period
 from crmphase.programs.models import Program
 
