@@ -1,4 +1,4 @@
-"""``/api/v1/jobs``, ``/api/v1/snapshots``, ``/api/v1/alerts`` and ``/api/v1/notifications``."""
+"""``/api/v1/jobs``, ``/api/v1/snapshots`` and ``/api/v1/alerts``."""
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -15,20 +15,14 @@ from crmphase.jobs.schemas import (
     JobRunRequest,
     JobRunResult,
     JobSchema,
-    NotificationPage,
-    NotificationQuery,
-    NotificationSchema,
     RunListQuery,
     SnapshotPage,
     SnapshotQuery,
 )
 from crmphase.metrics.alerts import alerts_query
 from crmphase.metrics.snapshots import snapshots_query
-from crmphase.notifications import services as notifications
 
-blp = Blueprint(
-    "jobs_api", __name__, description="Scheduled jobs, ROI snapshots, alerts, notifications"
-)
+blp = Blueprint("jobs_api", __name__, description="Scheduled jobs, ROI snapshots, alerts")
 
 
 class _RunView:
@@ -118,26 +112,3 @@ class Alerts(MethodView):
             period=str(period) if period else None,
         )
         return page_body(_page(query, args))
-
-
-@blp.route("/notifications")
-class Notifications(MethodView):
-    decorators = [permission_required(Action.READ)]
-
-    @blp.arguments(NotificationQuery, location="query")
-    @blp.response(200, NotificationPage)
-    def get(self, args):
-        """Your notifications, newest first (``unread=true`` for the unread ones)."""
-        query = notifications.notifications_query(current_actor(), unread_only=args["unread"])
-        return page_body(_page(query, args))
-
-
-@blp.route("/notifications/<int:notification_id>/read")
-class NotificationRead(MethodView):
-    decorators = [permission_required(Action.READ)]
-
-    @blp.response(200, NotificationSchema)
-    def post(self, notification_id):
-        """Mark one of your notifications read."""
-        notifications.mark_read(current_actor(), notification_id)
-        return notifications.get_own(current_actor(), notification_id)

@@ -1,4 +1,4 @@
-"""JSON shapes of jobs, runs, ROI snapshots, alerts and notifications."""
+"""JSON shapes of jobs, runs, ROI snapshots and alerts."""
 
 import marshmallow as ma
 
@@ -139,23 +139,6 @@ class AlertQuery(PageQuery):
     period = PeriodField()
 
 
-class NotificationSchema(ma.Schema):
-    id = Int()
-    subject = Str()
-    body = Str()
-    reason_type = Str()
-    reason_id = Int(allow_none=True)
-    created_at = ma.fields.DateTime()
-    sent_at = ma.fields.DateTime(allow_none=True)
-    delivery = Str(metadata={"enum": ["pending", "sent", "failed", "not_configured"]})
-    read_at = ma.fields.DateTime(allow_none=True)
-
-
-class NotificationQuery(PageQuery):
-    unread = ma.fields.Boolean(load_default=False)
-
-
 JobRunPage = page_schema(JobRunSchema, "JobRunPage")
 SnapshotPage = page_schema(SnapshotSchema, "SnapshotPage")
 AlertPage = page_schema(AlertSchema, "AlertPage")
-NotificationPage = page_schema(NotificationSchema, "NotificationPage")
