@@ -146,7 +146,7 @@ def alert_list():
 @permission_required(Action.READ)
 def project_monitoring(project_id):
     from crmphase.metrics.snapshots import snapshots_query
-    from crmphase.programs.services import get_project
+    from crmphase.programs.loaders import get_project
 
     project = get_project(project_id)
     page = db.paginate(snapshots_query(project_id=project.id), per_page=12)
@@ -171,4 +171,4 @@ add_nav(
         count=notifications.unread_count_statement,
     )
 )
-add_nav(NavEntry("Jobs", "jobs.index", order=80, roles=frozenset({"crmo"})))
+add_nav(NavEntry("Jobs", "jobs.index", order=80, action=Action.JOB_READ))

@@ -30,7 +30,7 @@ from crmphase.metrics.schemas import (
     ProjectFiguresSchema,
     RoiQuery,
 )
-from crmphase.programs.services import get_project
+from crmphase.programs.loaders import get_project
 
 blp = Blueprint(
     "metrics_api",
