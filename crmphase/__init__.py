@@ -46,7 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     @login_manager.user_loader
     def _load_user(user_id: str):
-        from crmphase.auth.services import signed_in_user
+        from crmphase.auth.loaders import signed_in_user
 
         user = signed_in_user(int(user_id))
         return user if user is not None and user.active else None  # deactivation signs out

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import login_user, logout_user
 
 from crmphase.audit.loaders import security_events_query
-from crmphase.auth import services
+from crmphase.auth import loaders, services
 from crmphase.auth.forms import LoginForm, TokenForm
 from crmphase.auth.policy import Action, authorize, can, current_actor, permission_required, public
 from crmphase.errors import ValidationFailed
@@ -67,7 +67,7 @@ def logout():
 def _tokens_page(form: TokenForm, new_token: str | None = None):
     actor = current_actor()
     sees_all = can(actor, Action.TOKEN_MANAGE_ANY)
-    query = services.token_query(user_id=None if sees_all else actor.id)
+    query = loaders.token_query(user_id=None if sees_all else actor.id)
     page = db.paginate(query, per_page=current_app.config["PER_PAGE"])
     return render_template(
         "account/tokens.html", form=form, page=page, sees_all=sees_all, new_token=new_token
@@ -92,7 +92,7 @@ def tokens():
 @account_bp.route("/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
 @permission_required(Action.TOKEN_OWN)
 def token_revoke(token_id):
-    token = services.get_token(token_id)
+    token = loaders.get_token(token_id)
     authorize(Action.TOKEN_OWN, token)
     form = ConfirmForm()
     if form.validate_on_submit():

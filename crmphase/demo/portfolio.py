@@ -15,8 +15,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from crmphase import clock
+from crmphase.auth.loaders import user_by_email
 from crmphase.auth.models import User
-from crmphase.auth.services import create_user, user_by_email
+from crmphase.auth.services import create_user
 from crmphase.extensions import db
 from crmphase.programs.models import Program, Project
 from crmphase.programs.services import create_program, create_project
