@@ -12,7 +12,7 @@ from crmphase import (
     web,
 )
 from crmphase.assets import MIGRATIONS, STATIC, TEMPLATES, installed_path
-from crmphase.auth.services import signed_in_user
+from crmphase.auth.loaders import signed_in_user
 from crmphase.auth.views import apply_rate_limits
 from crmphase.blueprints import register_blueprints
 from crmphase.cli import register_cli

@@ -62,10 +62,10 @@ def make_plan(db):
 @pytest.fixture
 def tick_all(db):
     """Tick every manual criterion of the project's current gate (as its manager)."""
-    from crmphase.phases import services
+    from crmphase.phases import loaders, services
 
     def tick(project, who=None):
-        gate = services.current_gate(project)
+        gate = loaders.current_gate(project)
         for criterion in gate.status.criteria:
             if criterion.kind == "manual" and not criterion.met:
                 services.set_criterion(

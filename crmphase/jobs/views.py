@@ -81,4 +81,4 @@ def run_detail(run_id):
     return render_template("jobs/run.html", run=services.get_run(run_id))
 
 
-add_nav(NavEntry("Jobs", "jobs.index", order=80, roles=frozenset({"crmo"})))
+add_nav(NavEntry("Jobs", "jobs.index", order=80, action=Action.JOB_READ))
