@@ -17,7 +17,7 @@ from flask import g
 from crmphase import create_app
 from crmphase.auth.policy import PUBLIC_ENDPOINTS, ROLES_FOR, Action
 from crmphase.auth.roles import Role
-from tests.factories_trust import build_path
+from tests.factories.apps import build_path
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

@@ -51,7 +51,7 @@ def test_rebuild_replaces_the_file_and_updates_the_row(
     first = store_monthly_review("2026-03", formats=["xlsx"])[0]
     first_id, first_sha = first.id, first.sha256
     crmo = make_user("crmo")
-    make_snapshot(review_portfolio.projects[0], "2025-12", actual_cost="1")  # no change to 03
+    make_snapshot(review_portfolio.projects[0], "2025-12", cost="1")  # no change to 03
     review_portfolio.snapshots[-1].actual_cumulative_cost += 1  # changes the 2026-03 figures
     db.session.commit()
     again = store_monthly_review("2026-03", formats=["xlsx"], source="manual", actor=crmo)[0]

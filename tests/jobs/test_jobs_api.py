@@ -17,8 +17,8 @@ def frozen():
         yield
 
 
-def test_crmo_runs_a_job_and_gets_the_run(api, frozen, jobs_project):
-    jobs_project()
+def test_crmo_runs_a_job_and_gets_the_run(api, frozen, tracked_project):
+    tracked_project()
     response = api("crmo").post("/api/v1/jobs/roi_snapshot/runs", json={"period": "2026-02"})
     assert response.status_code == 201, response.json
     body = response.json
@@ -90,8 +90,8 @@ def test_review_export_before_its_snapshot_is_409(api, frozen):
     assert "roi_snapshot" in response.json["detail"]
 
 
-def test_list_jobs_and_runs(api, frozen, jobs_project):
-    jobs_project()
+def test_list_jobs_and_runs(api, frozen, tracked_project):
+    tracked_project()
     crmo = api("crmo")
     jobs = crmo.get("/api/v1/jobs").json
     assert [j["name"] for j in jobs] == [
@@ -110,8 +110,8 @@ def test_list_jobs_and_runs(api, frozen, jobs_project):
     assert crmo.get("/api/v1/jobs/nope/runs").status_code == 404
 
 
-def test_snapshots_by_period_for_every_reader(api, frozen, jobs_project):
-    project = jobs_project()
+def test_snapshots_by_period_for_every_reader(api, frozen, tracked_project):
+    project = tracked_project()
     api("crmo").post("/api/v1/jobs/roi_snapshot/runs", json={"period": "2026-02"})
     response = api("viewer").get("/api/v1/snapshots?period=2026-02")
     assert response.status_code == 200
@@ -123,8 +123,8 @@ def test_snapshots_by_period_for_every_reader(api, frozen, jobs_project):
     assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "period"
 
 
-def test_alerts_filter_by_open_kind_and_project(api, db, frozen, jobs_project):
-    one, two = jobs_project(), jobs_project()
+def test_alerts_filter_by_open_kind_and_project(api, db, frozen, tracked_project):
+    one, two = tracked_project(), tracked_project()
     opened = datetime(2026, 3, 1, tzinfo=UTC)
     db.session.add_all(
         [

@@ -62,8 +62,8 @@ def test_a_bad_period_is_shown_next_to_the_field(page_client, make_user, frozen)
     assert "2026-03 has not ended yet" in response.get_data(as_text=True)
 
 
-def test_the_crmo_runs_a_job_from_the_page(page_client, make_user, db, frozen, jobs_project):
-    jobs_project()
+def test_the_crmo_runs_a_job_from_the_page(page_client, make_user, db, frozen, tracked_project):
+    tracked_project()
     client = page_client(make_user("crmo"))
     response = client.post(
         "/jobs/run",
@@ -125,8 +125,8 @@ def test_empty_notifications_say_what_will_arrive(page_client, make_user):
     assert "No notifications yet" in html
 
 
-def test_alerts_page_lists_open_alerts_for_everybody(page_client, make_user, db, jobs_project):
-    project = jobs_project(name="Campaign management")
+def test_alerts_page_lists_open_alerts_for_everybody(page_client, make_user, db, tracked_project):
+    project = tracked_project(name="Campaign management")
     db.session.add(
         Alert(
             project_id=project.id,
@@ -154,10 +154,12 @@ def test_pages_have_no_inline_scripts_or_styles(page_client, make_user):
         assert "<script>" not in html and " style=" not in html, path
 
 
-def test_project_tab_shows_its_snapshots_and_open_alerts(page_client, make_user, db, jobs_project):
+def test_project_tab_shows_its_snapshots_and_open_alerts(
+    page_client, make_user, db, tracked_project
+):
     from crmphase.jobs.services import run_job
 
-    project = jobs_project()
+    project = tracked_project()
     db.session.add(
         Alert(
             project_id=project.id,

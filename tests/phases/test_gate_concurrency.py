@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from tests.factories import password_hash
+from tests.factories.auth import password_hash
 
 
 def _setup(db):
