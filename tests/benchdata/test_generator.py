@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from crmphase.benchdata.generator import PortfolioExists
 from crmphase.periods import Period
+from tests.factories.programs import make_program
 
 
 def _rows(db, statement):
@@ -146,8 +147,7 @@ def test_refuses_a_database_with_programs_unless_appending(bench_portfolio, comm
     db = committed_db
     assert db.session.scalar(sa.select(sa.func.count(Program.id))) == 4
     # The application's own inserts go on after the generated ids (PostgreSQL sequences).
-    db.session.add(Program(name="Made by hand", objective="x"))
-    db.session.commit()
+    make_program("Made by hand", objective="x")
 
 
 def test_generated_users_sign_in_with_the_printed_password(app, bench_portfolio, bench_login):

@@ -65,10 +65,9 @@ def test_rebuild_replaces_the_file_and_updates_the_row(
     assert rebuilt.before["sha256"] == first_sha and rebuilt.after["sha256"] == again.sha256
 
 
-def test_duplicate_rows_from_a_race_are_merged(db, review_portfolio, export_dir):
+def test_duplicate_rows_from_a_race_are_merged(db, review_portfolio, export_dir, make_export_file):
     for _ in range(2):
-        db.session.add(ExportFile(period="2026-03", format="html", filename="x.html"))
-    db.session.commit()
+        make_export_file("2026-03", "html", filename="x.html")
     store_monthly_review("2026-03", formats=["html"])
     rows = db.session.scalars(sa.select(ExportFile)).all()
     assert [(r.period, r.format, r.filename) for r in rows] == [

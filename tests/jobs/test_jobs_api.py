@@ -5,8 +5,6 @@ from datetime import UTC, datetime
 import pytest
 
 from crmphase import clock
-from crmphase.metrics.models import Alert
-from crmphase.notifications.models import Notification
 
 NOW = "2026-03-10T12:00:00"
 
@@ -123,25 +121,12 @@ def test_snapshots_by_period_for_every_reader(api, frozen, tracked_project):
     assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "period"
 
 
-def test_alerts_filter_by_open_kind_and_project(api, db, frozen, tracked_project):
+def test_alerts_filter_by_open_kind_and_project(api, frozen, tracked_project, make_alert):
     one, two = tracked_project(), tracked_project()
     opened = datetime(2026, 3, 1, tzinfo=UTC)
-    db.session.add_all(
-        [
-            Alert(
-                project_id=one.id, kind="missing_measurement", period="2026-01", opened_at=opened
-            ),
-            Alert(project_id=two.id, kind="budget_overrun", period="2026-02", opened_at=opened),
-            Alert(
-                project_id=two.id,
-                kind="off_track",
-                period="2026-02",
-                opened_at=opened,
-                resolved_at=opened,
-            ),
-        ]
-    )
-    db.session.commit()
+    make_alert(one, "missing_measurement", "2026-01", opened_at=opened)
+    make_alert(two, "budget_overrun", "2026-02", opened_at=opened)
+    make_alert(two, "off_track", "2026-02", opened_at=opened, resolved_at=opened)
     client = api("manager")
     assert client.get("/api/v1/alerts").json["total"] == 3
     open_ = client.get("/api/v1/alerts?open=true").json["items"]
@@ -154,26 +139,12 @@ def test_alerts_filter_by_open_kind_and_project(api, db, frozen, tracked_project
     assert client.get("/api/v1/alerts?kind=fire").status_code == 422
 
 
-def test_notifications_are_private_and_can_be_marked_read(api, db, frozen, make_user):
+def test_notifications_are_private_and_can_be_marked_read(
+    api, frozen, make_user, make_notification
+):
     me, other = make_user("manager"), make_user("manager")
-    mine = Notification(
-        recipient_id=me.id,
-        recipient_email=me.email,
-        subject="Measurement due",
-        body="...",
-        reason_type="kpi_due",
-        dedupe_key="t:1",
-    )
-    theirs = Notification(
-        recipient_id=other.id,
-        recipient_email=other.email,
-        subject="Not yours",
-        body="...",
-        reason_type="kpi_due",
-        dedupe_key="t:2",
-    )
-    db.session.add_all([mine, theirs])
-    db.session.commit()
+    mine = make_notification(me, "Measurement due", body="...", dedupe_key="t:1")
+    theirs = make_notification(other, "Not yours", body="...", dedupe_key="t:2")
     client = api(me)
     listed = client.get("/api/v1/notifications").json
     assert [n["subject"] for n in listed["items"]] == ["Measurement due"]

@@ -9,7 +9,6 @@ from crmphase import clock
 from crmphase.jobs.services import run_job
 from crmphase.metrics.models import Alert
 from crmphase.notifications.models import Notification
-from crmphase.phases.models import GateReview
 
 
 def check(day: str):
@@ -174,19 +173,12 @@ def test_manage_review_overdue_opens_gate_overdue(db, tracked_project, make_user
 
 
 def test_waiting_gate_review_reminds_steering_and_becomes_overdue_after_14_days(
-    db, tracked_project, make_user
+    db, tracked_project, make_user, make_review
 ):
     steering = make_user("steering")
     project = tracked_project(phase="evaluate")
     project.program.steering_members = [steering]
-    review = GateReview(
-        project_id=project.id,
-        phase="evaluate",
-        requested_by_id=project.manager_id,
-        requested_at=datetime(2026, 1, 1, 9, 0, tzinfo=UTC),
-    )
-    db.session.add(review)
-    db.session.commit()
+    review = make_review(project, requested_at=datetime(2026, 1, 1, 9, 0, tzinfo=UTC))
     check("2026-01-02")
     assert [n.dedupe_key for n in notes(db, "review")] == [f"review:{review.id}:{steering.id}"]
     check("2026-01-15")

@@ -172,24 +172,21 @@ def test_a_failing_job_is_rolled_back_whole_and_recorded(db, tracked_project, mo
     assert len(snapshots(db)) == 2
 
 
-def test_a_run_held_by_another_runner_is_not_run_twice(db, tracked_project):
+def test_a_run_held_by_another_runner_is_not_run_twice(db, tracked_project, make_job_run):
     tracked_project()
     with clock.frozen(MARCH_FIRST):
-        db.session.add(JobRun(job_name="roi_snapshot", period="2026-02", outcome="running"))
-        db.session.commit()
+        make_job_run("roi_snapshot", "2026-02", outcome="running")
         result = run_job("roi_snapshot", "2026-02", trigger="manual")
     assert not result.ran and "already running" in result.message
     assert snapshots(db) == []
 
 
-def test_a_run_abandoned_by_a_dead_runner_is_taken_over(db, tracked_project):
+def test_a_run_abandoned_by_a_dead_runner_is_taken_over(
+    db, tracked_project, make_job_run, make_job_attempt
+):
     tracked_project()
     with clock.frozen("2026-03-01T02:00:00"):
-        run = JobRun(job_name="roi_snapshot", period="2026-02", outcome="running")
-        db.session.add(run)
-        db.session.flush()
-        db.session.add(JobAttempt(job_run_id=run.id))
-        db.session.commit()
+        make_job_attempt(make_job_run("roi_snapshot", "2026-02", outcome="running"))
     with clock.frozen("2026-03-01T03:00:00"):
         result = run_job("roi_snapshot", "2026-02", trigger="schedule")
     assert result.ran and result.succeeded
@@ -217,18 +214,16 @@ def test_duration_is_real_time_even_when_the_clock_is_fixed(db, tracked_project,
     assert 0.2 <= (run.finished_at - run.started_at).total_seconds() < 10
 
 
-def test_a_runner_whose_run_was_taken_over_discards_its_work(db, tracked_project):
+def test_a_runner_whose_run_was_taken_over_discards_its_work(
+    db, tracked_project, make_job_run, make_job_attempt
+):
     from crmphase.jobs.registry import get_job
     from crmphase.jobs.services import _Claim, _execute
 
     tracked_project()
     with clock.frozen(MARCH_FIRST):
-        run = JobRun(job_name="roi_snapshot", period="2026-02", outcome="running", attempts=2)
-        db.session.add(run)
-        db.session.flush()
-        mine = JobAttempt(job_run_id=run.id)
-        db.session.add(mine)
-        db.session.commit()
+        run = make_job_run("roi_snapshot", "2026-02", outcome="running", attempts=2)
+        mine = make_job_attempt(run)
         # We claimed attempt 1; meanwhile another runner took the run over (attempt 2).
         stale = _Claim(run.id, mine.id, 1, None, 0, clock.now())
         _execute(get_job("roi_snapshot"), "2026-02", stale, "schedule", None)

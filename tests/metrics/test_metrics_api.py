@@ -274,18 +274,10 @@ def test_killed_project_refuses_measurements_except_by_crmo(api, make_project, m
     assert api("crmo").put(url, json={"value": 1}).status_code == 201
 
 
-def test_measurement_resolves_its_missing_alert(api, make_kpi, db):
-    from crmphase.metrics.models import Alert
-
+def test_measurement_resolves_its_missing_alert(api, make_kpi, make_alert, db):
     kpi = make_kpi()
-    alert = Alert(
-        project_id=kpi.project_id, kpi_id=kpi.id, kind="missing_measurement", period="2026-02"
-    )
-    other = Alert(
-        project_id=kpi.project_id, kpi_id=kpi.id, kind="missing_measurement", period="2026-01"
-    )
-    db.session.add_all([alert, other])
-    db.session.commit()
+    alert = make_alert(kpi.project, "missing_measurement", "2026-02", kpi_id=kpi.id)
+    other = make_alert(kpi.project, "missing_measurement", "2026-01", kpi_id=kpi.id)
     api(kpi.project.manager).put(f"/api/v1/kpis/{kpi.id}/measurements/2026-02", json={"value": 1})
     db.session.refresh(alert)
     db.session.refresh(other)

@@ -287,22 +287,16 @@ def test_go_on_a_gate_that_is_not_ready_is_409_with_the_unmet_criteria(api, make
     assert api("viewer").get(f"/api/v1/projects/{project.id}").json["phase"] == "strategize"
 
 
-def test_advisory_criteria_never_block_go(api, db, ready_project):
-    from crmphase.phases.models import GateCriterion
-
+def test_advisory_criteria_never_block_go(api, ready_project, make_criterion):
     project = ready_project()
-    db.session.add(
-        GateCriterion(
-            project_id=project.id,
-            phase="strategize",
-            key="dpo_consulted",
-            label="Data protection officer consulted",
-            kind="manual",
-            required=False,
-            position=9,
-        )
+    make_criterion(
+        project,
+        "dpo_consulted",
+        phase="strategize",
+        label="Data protection officer consulted",
+        required=False,
+        position=9,
     )
-    db.session.commit()
     assert gate_of(api, "viewer", project)["ready"] is True
     assert decide(api, "steering", project, "go").status_code == 201
 
