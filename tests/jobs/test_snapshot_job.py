@@ -219,7 +219,7 @@ def test_duration_is_real_time_even_when_the_clock_is_fixed(db, jobs_project, mo
 
 def test_a_runner_whose_run_was_taken_over_discards_its_work(db, jobs_project):
     from crmphase.jobs.registry import get_job
-    from crmphase.jobs.services import _Claim, _execute
+    from crmphase.jobs.services import RunClaim, execute_claim
 
     jobs_project()
     with clock.frozen(MARCH_FIRST):
@@ -230,8 +230,8 @@ def test_a_runner_whose_run_was_taken_over_discards_its_work(db, jobs_project):
         db.session.add(mine)
         db.session.commit()
         # We claimed attempt 1; meanwhile another runner took the run over (attempt 2).
-        stale = _Claim(run.id, mine.id, 1, None, 0, clock.now())
-        _execute(get_job("roi_snapshot"), "2026-02", stale, "schedule", None)
+        stale = RunClaim(run.id, mine.id, 1, None, 0, clock.now())
+        execute_claim(get_job("roi_snapshot"), "2026-02", stale, "schedule", None)
     db.session.expire_all()
     assert snapshots(db) == []  # our work was rolled back
     assert db.session.get(JobRun, run.id).outcome == "running"  # the other runner's

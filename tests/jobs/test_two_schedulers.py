@@ -13,10 +13,12 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from crmphase import clock
+from crmphase.auth.models import User
 from crmphase.jobs.models import JobAttempt, JobRun
 from crmphase.jobs.scheduler import SchedulerService
 from crmphase.jobs.services import run_job
 from crmphase.metrics.models import RoiSnapshot
+from crmphase.programs.models import Program, Project
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECTS = 6
@@ -24,8 +26,6 @@ PROJECTS = 6
 
 def seed(db) -> list[int]:
     """A program with projects, committed for real (other connections must see them)."""
-    from crmphase.auth.models import User
-    from crmphase.programs.models import Program, Project
 
     manager = User(email="m@example.com", name="Manager", role="manager")
     crmo = User(email="c@example.com", name="CRMO", role="crmo")
