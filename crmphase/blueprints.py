@@ -5,7 +5,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from crmphase.assets import bp as assets_bp
-    from crmphase.auth.account import bp as account_bp
+    from crmphase.auth.views import account_bp
     from crmphase.auth.views import bp as auth_bp
     from crmphase.dashboard.views import bp as dashboard_bp
     from crmphase.exports.views import bp as exports_bp

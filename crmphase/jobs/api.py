@@ -1,4 +1,4 @@
-"""``/api/v1/jobs``, ``/api/v1/snapshots`` and ``/api/v1/alerts``."""
+"""``/api/v1/jobs``."""
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -9,20 +9,14 @@ from crmphase.extensions import db
 from crmphase.jobs import queries, services
 from crmphase.jobs.registry import all_jobs, get_job
 from crmphase.jobs.schemas import (
-    AlertPage,
-    AlertQuery,
     JobRunPage,
     JobRunRequest,
     JobRunResult,
     JobSchema,
     RunListQuery,
-    SnapshotPage,
-    SnapshotQuery,
 )
-from crmphase.metrics.alerts import alerts_query
-from crmphase.metrics.snapshots import snapshots_query
 
-blp = Blueprint("jobs_api", __name__, description="Scheduled jobs, ROI snapshots, alerts")
+blp = Blueprint("jobs_api", __name__, description="Scheduled jobs")
 
 
 class _RunView:
@@ -75,40 +69,3 @@ class JobRuns(MethodView):
             name, data.get("period"), trigger="api", actor=current_actor(), deliver=False
         )
         return _RunView(result), (201 if result.ran else 200)
-
-
-@blp.route("/snapshots")
-class Snapshots(MethodView):
-    decorators = [permission_required(Action.READ)]
-
-    @blp.arguments(SnapshotQuery, location="query")
-    @blp.response(200, SnapshotPage)
-    def get(self, args):
-        """Monthly ROI snapshots (written by the ``roi_snapshot`` job), by period."""
-        period = args.get("period")
-        query = snapshots_query(
-            str(period) if period else None,
-            args.get("program_id"),
-            args.get("project_id"),
-            args.get("status"),
-        )
-        return page_body(_page(query, args))
-
-
-@blp.route("/alerts")
-class Alerts(MethodView):
-    decorators = [permission_required(Action.READ)]
-
-    @blp.arguments(AlertQuery, location="query")
-    @blp.response(200, AlertPage)
-    def get(self, args):
-        """Alerts, newest first; filter by ``open``, ``kind``, ``project_id``, ``period``."""
-        period = args.get("period")
-        query = alerts_query(
-            open_only=args.get("open"),
-            kind=args.get("kind"),
-            project_id=args.get("project_id"),
-            program_id=args.get("program_id"),
-            period=str(period) if period else None,
-        )
-        return page_body(_page(query, args))

@@ -1,8 +1,7 @@
-"""Pages: the CRMO's job page, the open alerts."""
+"""Pages: the CRMO's job page."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from crmphase import clock
 from crmphase.auth.policy import Action, can, current_actor, permission_required
 from crmphase.errors import DomainError, ValidationFailed
 from crmphase.extensions import db
@@ -11,9 +10,7 @@ from crmphase.jobs import queries, services
 from crmphase.jobs.forms import RunJobForm
 from crmphase.jobs.locks import configured_lease_seconds, current_holder, wall_clock
 from crmphase.jobs.registry import all_jobs
-from crmphase.metrics.alerts import alerts_query, open_alert_counts
-from crmphase.metrics.models import ALERT_KINDS
-from crmphase.navigation import NavEntry, ProjectTab, add_nav, add_project_tab
+from crmphase.navigation import NavEntry, add_nav
 from crmphase.notifications.queries import delivery_summary
 
 bp = Blueprint("jobs", __name__)
@@ -43,16 +40,6 @@ def _job_page(form: RunJobForm, status: int = 200):
         delivery=delivery_summary(),
         may_run=can(current_actor(), Action.JOB_RUN),
     ), status
-
-
-def projects_by_id(ids) -> dict:
-    import sqlalchemy as sa
-
-    from crmphase.programs.models import Project
-
-    if not ids:
-        return {}
-    return {p.id: p for p in db.session.scalars(sa.select(Project).where(Project.id.in_(ids)))}
 
 
 def _silent_seconds(holder) -> int | None:
@@ -94,45 +81,4 @@ def run_detail(run_id):
     return render_template("jobs/run.html", run=queries.get_run(run_id))
 
 
-@bp.route("/alerts")
-@permission_required(Action.READ)
-def alert_list():
-    kind = request.args.get("kind") if request.args.get("kind") in ALERT_KINDS else None
-    resolved = request.args.get("resolved") == "1"
-    page = db.paginate(
-        alerts_query(open_only=not resolved, kind=kind), per_page=current_app.config["PER_PAGE"]
-    )
-    return render_template(
-        "jobs/alerts.html",
-        page=page,
-        projects=projects_by_id({a.project_id for a in page.items}),
-        kind=kind,
-        resolved=resolved,
-        kinds=ALERT_KINDS,
-        counts=open_alert_counts(),
-        today=clock.today(),
-    )
-
-
-@bp.route("/projects/<int:project_id>/monitoring")
-@permission_required(Action.READ)
-def project_monitoring(project_id):
-    from crmphase.metrics.snapshots import snapshots_query
-    from crmphase.programs.services import get_project
-
-    project = get_project(project_id)
-    page = db.paginate(snapshots_query(project_id=project.id), per_page=12)
-    alerts = db.session.scalars(alerts_query(project_id=project.id).limit(50)).all()
-    return render_template(
-        "jobs/project_monitoring.html",
-        project=project,
-        page=page,
-        alerts=alerts,
-        tab="monitoring",
-        may_edit=can(current_actor(), Action.PROJECT_EDIT, project),
-    )
-
-
-add_project_tab(ProjectTab("monitoring", "Monthly snapshots", "jobs.project_monitoring", order=40))
-add_nav(NavEntry("Alerts", "jobs.alert_list", order=60))
-add_nav(NavEntry("Jobs", "jobs.index", order=80, roles=frozenset({"crmo"})))
+add_nav(NavEntry("Jobs", "jobs.index", order=80, action=Action.JOB_READ))
