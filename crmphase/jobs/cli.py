@@ -11,7 +11,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from crmphase.errors import DomainError
 from crmphase.extensions import db
-from crmphase.jobs.queries import last_runs, runs_query
+from crmphase.jobs.loaders import last_runs, runs_query
 from crmphase.jobs.registry import all_jobs
 from crmphase.jobs.scheduler import TICK_SECONDS, SchedulerService, run_scheduler
 from crmphase.jobs.services import run_job

@@ -40,7 +40,7 @@ from flask import Flask, current_app, has_app_context
 
 from crmphase import clock
 from crmphase.extensions import db
-from crmphase.jobs import queries, services
+from crmphase.jobs import loaders, services
 from crmphase.jobs.definition import MONTHLY, JobDefinition
 from crmphase.jobs.locks import lock_for_database
 from crmphase.jobs.registry import all_jobs
@@ -87,7 +87,7 @@ def due_runs(now: datetime) -> list[tuple[JobDefinition, str]]:
         if job.cadence == MONTHLY and earliest is None:
             continue  # no project yet: nothing to snapshot or review
         keys = job.due_keys(now, tz, earliest if job.cadence == MONTHLY else None)
-        runs = queries.runs_by_key(job.name, keys)
+        runs = loaders.runs_by_key(job.name, keys)
         for key in keys:
             run = runs.get(key)
             if run is not None and run.outcome == "succeeded":
@@ -150,7 +150,7 @@ class SchedulerService:
     def _run_due(self, report: TickReport) -> None:
         now = clock.now()
         for job, key in due_runs(now):
-            existing = queries.find_run(job.name, key)
+            existing = loaders.find_run(job.name, key)
             trigger = "schedule"
             if existing is not None:
                 if existing.outcome == "running":
@@ -168,7 +168,7 @@ class SchedulerService:
             missing = [
                 r
                 for r in job.requires
-                if (run := queries.find_run(r, key)) is None or run.outcome != "succeeded"
+                if (run := loaders.find_run(r, key)) is None or run.outcome != "succeeded"
             ]
             if missing:
                 report.waiting.append((job.name, key, f"waits for {', '.join(missing)}"))

@@ -23,8 +23,8 @@ from crmphase.audit.services import record_event
 from crmphase.errors import Conflict
 from crmphase.extensions import db
 from crmphase.jobs.definition import JobDefinition
+from crmphase.jobs.loaders import find_run
 from crmphase.jobs.models import JobAttempt, JobRun
-from crmphase.jobs.queries import find_run
 from crmphase.jobs.registry import get_job
 from crmphase.notifications.services import deliver_pending
 
