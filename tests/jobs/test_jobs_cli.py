@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 
 from crmphase import clock
+from crmphase.metrics import alerts as checks
 from crmphase.metrics.models import RoiSnapshot
 
 
@@ -36,7 +37,6 @@ def test_bad_input_is_a_clear_error_not_a_traceback(runner, db):
 
 
 def test_a_failed_run_exits_non_zero_with_its_error(runner, db, monkeypatch):
-    from crmphase.metrics import alerts as checks
 
     def broken(*args, **kwargs):
         raise RuntimeError("the database of KPIs is on fire")

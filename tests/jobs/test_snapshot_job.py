@@ -218,15 +218,15 @@ def test_a_runner_whose_run_was_taken_over_discards_its_work(
     db, tracked_project, make_job_run, make_job_attempt
 ):
     from crmphase.jobs.registry import get_job
-    from crmphase.jobs.services import _Claim, _execute
+    from crmphase.jobs.services import RunClaim, execute_claim
 
     tracked_project()
     with clock.frozen(MARCH_FIRST):
         run = make_job_run("roi_snapshot", "2026-02", outcome="running", attempts=2)
         mine = make_job_attempt(run)
         # We claimed attempt 1; meanwhile another runner took the run over (attempt 2).
-        stale = _Claim(run.id, mine.id, 1, None, 0, clock.now())
-        _execute(get_job("roi_snapshot"), "2026-02", stale, "schedule", None)
+        stale = RunClaim(run.id, mine.id, 1, None, 0, clock.now())
+        execute_claim(get_job("roi_snapshot"), "2026-02", stale, "schedule", None)
     db.session.expire_all()
     assert snapshots(db) == []  # our work was rolled back
     assert db.session.get(JobRun, run.id).outcome == "running"  # the other runner's
