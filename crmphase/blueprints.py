@@ -11,6 +11,7 @@ def register_blueprints(app: Flask) -> None:
     from crmphase.exports.views import bp as exports_bp
     from crmphase.jobs.views import bp as jobs_bp
     from crmphase.metrics.views import bp as metrics_bp
+    from crmphase.notifications.views import bp as notifications_bp
     from crmphase.phases.views import bp as phases_bp
     from crmphase.programs.views import bp as programs_bp
 
@@ -22,6 +23,7 @@ def register_blueprints(app: Flask) -> None:
         phases_bp,
         metrics_bp,
         jobs_bp,
+        notifications_bp,
         account_bp,
     ):
         app.register_blueprint(blueprint)

@@ -26,7 +26,7 @@ ROLES = ["owner", "crmo_owner", "steering", "crmo", "manager", "viewer"]
 
 
 def test_random_gate_histories_keep_the_rules(
-    db, make_user, make_program, make_project, gate_kpi, gate_measurement, make_plan
+    db, make_user, make_program, make_project, make_kpi, make_measurement, plan_business_case
 ):
     class GateMachine(RuleBasedStateMachine):
         def __init__(self):
@@ -45,8 +45,8 @@ def test_random_gate_histories_keep_the_rules(
                 project = make_project(program=program, manager=manager)
                 project.team_members = [self.users["viewer"]]
                 db.session.commit()
-                gate_measurement(gate_kpi(project))
-                make_plan(project)
+                make_measurement(make_kpi(project), "2026-02", "95")
+                plan_business_case(project)
                 self.projects.append(project)
             self.expected_events = {p.id: self._events(p) for p in self.projects}
             self.last_phase = {p.id: p.phase for p in self.projects}
