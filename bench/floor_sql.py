@@ -397,9 +397,9 @@ def _snapshot_insert(d: _Dialect) -> str:
 INSERT INTO roi_snapshots ({SNAPSHOT_COLUMNS})
 WITH scope AS (
   SELECT p.id, p.program_id, p.department, p.phase, p.state, p.budget,
-    COALESCE(pr.discount_rate, 0.08) AS rate, {d.utc_day("p.created_at")} AS created_on,
+    {d.utc_day("p.created_at")} AS created_on,
     {d.day("p.phase_entered_on")} AS entered_on
-  FROM projects p JOIN programs pr ON pr.id = p.program_id
+  FROM projects p
   WHERE p.state NOT IN ('killed', 'retired') AND p.created_at < {d.instant}
 ),
 entries AS (
@@ -428,10 +428,12 @@ money AS (
   SELECT r.project_id, r.kind, CAST(SUM(r.cost) AS BIGINT) AS cost,
     CAST(SUM(r.benefit) AS BIGINT) AS benefit,
     ROUND(CAST(SUM((r.benefit - r.cost)
-      / POWER(CAST(1 + s.rate AS DOUBLE PRECISION), r.age / 12.0)) AS NUMERIC)) AS npv,
+      / POWER(CAST(1 + COALESCE(pr.discount_rate, 0.08) AS DOUBLE PRECISION), r.age / 12.0))
+      AS NUMERIC)) AS npv,
     MIN(CASE WHEN r.cumulative_benefit >= r.cumulative_cost AND r.cumulative_cost > 0
       THEN r.period END) AS payback
-  FROM running r JOIN scope s ON s.id = r.project_id
+  FROM running r JOIN projects p ON p.id = r.project_id
+  JOIN programs pr ON pr.id = p.program_id
   GROUP BY r.project_id, r.kind
 ),
 decided AS (
