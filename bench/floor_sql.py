@@ -304,7 +304,7 @@ class _Dialect:
 
     utc_day: Callable[[str], str]  # the UTC day of a stored timestamp, as YYYY-MM-DD text
     day: Callable[[str], str]  # a DATE column as YYYY-MM-DD text
-    details: Callable[[str], str]  # the KPI details CTE, from the KPI rows' CTE
+    kpi_sums: Callable[[str], str]  # the per-project KPI sums and details, from KPI rows
     instant: str  # the parameter :end_of_period as a timestamp
 
 
@@ -334,38 +334,67 @@ def _postgres_hundredths(value: str) -> str:
     return f"CAST(ROUND({value} / 100.0, 2) AS TEXT)"
 
 
-def _sqlite_details(kpis: str) -> str:
+# Per project: how many KPIs are scheduled in P and measured in it, the mean attainment,
+# the tally by status, the least off-track attainment and the details as JSON.
+_KPI_SUMS = (
+    "SUM(scheduled) {over} AS scheduled, "
+    "SUM(CASE WHEN scheduled = 1 AND latest_period = :period THEN 1 ELSE 0 END) {over} "
+    "AS scheduled_measured, "
+    "CAST(SUM(attainment) {over} AS BIGINT) AS attainment_sum, "
+    "COUNT(attainment) {over} AS attained, "
+    "SUM(CASE WHEN status = 'on_track' THEN 1 ELSE 0 END) {over} AS on_track, "
+    "SUM(CASE WHEN status = 'at_risk' THEN 1 ELSE 0 END) {over} AS at_risk, "
+    "SUM(CASE WHEN status = 'off_track' THEN 1 ELSE 0 END) {over} AS off_track, "
+    "SUM(CASE WHEN status = 'no_data' THEN 1 ELSE 0 END) {over} AS no_data, "
+    "MIN(CASE WHEN status = 'off_track' THEN attainment END) {over} AS least_off_track"
+)
+_MEAN_ATTAINMENT = (
+    f"CASE WHEN attained > 0 THEN {_half_up('attainment_sum', 'attained')} END AS attainment"
+)
+_SUMS_OUT = (
+    "project_id, scheduled, scheduled_measured, on_track, at_risk, off_track, no_data, "
+    f"least_off_track, details, {_MEAN_ATTAINMENT}"
+)
+
+
+def _sqlite_kpi_sums(kpis: str) -> str:
     # json_group_array has no ORDER BY of its own before SQLite 3.44; as a window function
-    # its rows come in the window's order, and the first row of each project keeps the array.
+    # its rows come in the window's order. Every sum is taken over the same window (one
+    # sort), and each project's first row keeps them.
+    window = (
+        "OVER (PARTITION BY project_id ORDER BY name, id "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
+    )
     kpi = _kpi_json(_sqlite_hundredths, "json_object")
     return (
-        "SELECT project_id, details FROM ("
-        f" SELECT project_id, json_group_array({kpi}) OVER ("
-        "  PARTITION BY project_id ORDER BY name, id"
-        "  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS details,"
+        f"SELECT {_SUMS_OUT} FROM ("
+        f" SELECT project_id, {_KPI_SUMS.format(over=window)},"
+        f"  json_group_array({kpi}) {window} AS details,"
         "  ROW_NUMBER() OVER (PARTITION BY project_id ORDER BY name, id) AS position"
         f" FROM {kpis}) numbered WHERE position = 1"
     )
 
 
-def _postgres_details(kpis: str) -> str:
+def _postgres_kpi_sums(kpis: str) -> str:
     kpi = _kpi_json(_postgres_hundredths, "json_build_object")
     return (
-        f"SELECT project_id, json_agg({kpi} "
-        f"ORDER BY name, id) AS details FROM {kpis} GROUP BY project_id"
+        f"SELECT {_SUMS_OUT} FROM ("
+        f" SELECT project_id, {_KPI_SUMS.format(over='')},"
+        f"  json_agg({kpi} ORDER BY name, id) AS details"
+        f" FROM {kpis} GROUP BY project_id) grouped"
     )
 
 
 _SQLITE = _Dialect(
     utc_day=lambda column: f"SUBSTR({column}, 1, 10)",
     day=lambda column: column,
-    details=_sqlite_details,
+    kpi_sums=_sqlite_kpi_sums,
     instant=":end_of_period",
 )
 _POSTGRES = _Dialect(
     utc_day=lambda column: f"CAST(CAST({column} AT TIME ZONE 'UTC' AS DATE) AS TEXT)",
     day=lambda column: f"CAST({column} AS TEXT)",
-    details=_postgres_details,
+    kpi_sums=_postgres_kpi_sums,
     instant="CAST(:end_of_period AS TIMESTAMP WITH TIME ZONE)",
 )
 
@@ -411,30 +440,25 @@ entries AS (
   FROM benefit_entries WHERE period <= :period AND project_id IN (SELECT id FROM scope)
   GROUP BY project_id, kind, period
 ),
-months AS (
-  SELECT project_id, kind, period, CAST(SUM(cost) AS BIGINT) AS cost,
-    CAST(SUM(benefit) AS BIGINT) AS benefit
-  FROM entries GROUP BY project_id, kind, period
-),
 running AS (
-  SELECT project_id, kind, period, cost, benefit,
-    SUM(cost) OVER running_total AS cumulative_cost,
-    SUM(benefit) OVER running_total AS cumulative_benefit,
-    {month("period")} - MIN({month("period")}) OVER (PARTITION BY project_id, kind) AS age
-  FROM months
-  WINDOW running_total AS (PARTITION BY project_id, kind ORDER BY period)
+  SELECT e.project_id, e.kind, e.period, e.cost, e.benefit, {month("e.period")} AS month,
+    1 + CAST(COALESCE(pr.discount_rate, 0.08) AS DOUBLE PRECISION) AS growth,
+    SUM(e.cost) OVER (PARTITION BY e.project_id, e.kind ORDER BY e.period) AS cumulative_cost,
+    SUM(e.benefit) OVER (PARTITION BY e.project_id, e.kind ORDER BY e.period)
+      AS cumulative_benefit
+  FROM entries e JOIN projects p ON p.id = e.project_id
+  JOIN programs pr ON pr.id = p.program_id
 ),
 money AS (
-  SELECT r.project_id, r.kind, CAST(SUM(r.cost) AS BIGINT) AS cost,
-    CAST(SUM(r.benefit) AS BIGINT) AS benefit,
-    ROUND(CAST(SUM((r.benefit - r.cost)
-      / POWER(CAST(1 + COALESCE(pr.discount_rate, 0.08) AS DOUBLE PRECISION), r.age / 12.0))
-      AS NUMERIC)) AS npv,
-    MIN(CASE WHEN r.cumulative_benefit >= r.cumulative_cost AND r.cumulative_cost > 0
-      THEN r.period END) AS payback
-  FROM running r JOIN projects p ON p.id = r.project_id
-  JOIN programs pr ON pr.id = p.program_id
-  GROUP BY r.project_id, r.kind
+  -- NPV: each month's net discounted back from P, then the sum brought forward from P to
+  -- the first month (the same as discounting from the first month, without a window)
+  SELECT project_id, kind, CAST(SUM(cost) AS BIGINT) AS cost,
+    CAST(SUM(benefit) AS BIGINT) AS benefit,
+    ROUND(CAST(SUM((benefit - cost) * POWER(growth, (:period_index - month) / 12.0))
+      / POWER(MAX(growth), (:period_index - MIN(month)) / 12.0) AS NUMERIC)) AS npv,
+    MIN(CASE WHEN cumulative_benefit >= cumulative_cost AND cumulative_cost > 0
+      THEN period END) AS payback
+  FROM running GROUP BY project_id, kind
 ),
 decided AS (
   SELECT DISTINCT project_id FROM gate_decisions WHERE project_id IN (SELECT id FROM scope)
@@ -464,66 +488,45 @@ tracked AS (
     AND (next_at IS NULL OR (next_at > at AND next_at > :first_day))
 ),
 kpi AS (
-  SELECT k.id, k.project_id, k.name, k.unit, k.direction, k.cadence, k.baseline_value,
-    k.baseline_period, k.target_value, k.target_period,
-    m.period AS latest_period, m.value AS latest
-  FROM kpis k LEFT JOIN measurements m ON m.kpi_id = k.id AND m.period = (
-    SELECT MAX(e.period) FROM measurements e WHERE e.kpi_id = k.id AND e.period <= :period)
-  WHERE k.project_id IN (SELECT id FROM scope)
-),
-kpi_units AS (
-  SELECT kpi.*,
-    CASE WHEN baseline_value IS NULL OR baseline_period IS NULL OR target_value IS NULL
-      OR target_period IS NULL THEN 0 ELSE 1 END AS has_target,
-    {_units("latest", 1000000)} - {_units("baseline_value", 1000000)} AS gained,
-    {_units("target_value", 1000000)} - {_units("baseline_value", 1000000)} AS span,
-    :period_index - {month("baseline_period")} AS elapsed,
-    {month("target_period")} - {month("baseline_period")} AS planned
-  FROM kpi
-),
-kpi_progress AS (
-  SELECT kpi_units.*,
-    CASE WHEN has_target = 1 AND span <> 0 AND gained IS NOT NULL
-      THEN {_half_up("(gained * 10000)", "span")} END AS attainment,
-    CASE WHEN has_target = 0 THEN NULL
-      WHEN planned <= 0 OR elapsed >= planned THEN 10000
-      WHEN elapsed <= 0 THEN 0
-      ELSE (2 * elapsed * 10000 + planned) / (2 * planned) END AS expected
-  FROM kpi_units
-),
-kpi_status AS (
-  SELECT kpi_progress.*,
+  SELECT id, project_id, name, unit, direction, baseline_value, target_value, target_period,
+    latest, latest_period, attainment, expected, scheduled,
     CASE WHEN attainment IS NULL THEN 'no_data'
       WHEN 10 * attainment >= 9 * expected THEN 'on_track'
       WHEN 10 * attainment >= 6 * expected THEN 'at_risk'
-      ELSE 'off_track' END AS status,
-    CASE WHEN baseline_period IS NOT NULL AND :period >= baseline_period
-      AND (cadence = 'monthly' OR :quarter_end = 1) THEN 1 ELSE 0 END AS scheduled
-  FROM kpi_progress
+      ELSE 'off_track' END AS status
+  FROM (
+    SELECT units.*,
+      CASE WHEN has_target = 1 AND span <> 0 AND gained IS NOT NULL
+        THEN {_half_up("(gained * 10000)", "span")} END AS attainment,
+      CASE WHEN has_target = 0 THEN NULL
+        WHEN planned <= 0 OR elapsed >= planned THEN 10000
+        WHEN elapsed <= 0 THEN 0
+        ELSE (2 * elapsed * 10000 + planned) / (2 * planned) END AS expected
+    FROM (
+      SELECT k.id, k.project_id, k.name, k.unit, k.direction, k.baseline_value,
+        k.target_value, k.target_period, m.period AS latest_period, m.value AS latest,
+        CASE WHEN k.baseline_value IS NULL OR k.baseline_period IS NULL
+          OR k.target_value IS NULL OR k.target_period IS NULL THEN 0 ELSE 1 END AS has_target,
+        {_units("m.value", 1000000)} - {_units("k.baseline_value", 1000000)} AS gained,
+        {_units("k.target_value", 1000000)} - {_units("k.baseline_value", 1000000)} AS span,
+        :period_index - {month("k.baseline_period")} AS elapsed,
+        {month("k.target_period")} - {month("k.baseline_period")} AS planned,
+        CASE WHEN k.baseline_period IS NOT NULL AND :period >= k.baseline_period
+          AND (k.cadence = 'monthly' OR :quarter_end = 1) THEN 1 ELSE 0 END AS scheduled
+      FROM kpis k LEFT JOIN measurements m ON m.kpi_id = k.id AND m.period = (
+        SELECT MAX(e.period) FROM measurements e WHERE e.kpi_id = k.id AND e.period <= :period)
+      WHERE k.project_id IN (SELECT id FROM scope)
+    ) units
+  ) progress
 ),
-kpi_sums AS (
-  SELECT project_id, SUM(scheduled) AS scheduled,
-    SUM(CASE WHEN scheduled = 1 AND latest_period = :period THEN 1 ELSE 0 END)
-      AS scheduled_measured,
-    CASE WHEN COUNT(attainment) > 0
-      THEN {_half_up("CAST(SUM(attainment) AS BIGINT)", "COUNT(attainment)")} END
-      AS attainment,
-    SUM(CASE WHEN status = 'on_track' THEN 1 ELSE 0 END) AS on_track,
-    SUM(CASE WHEN status = 'at_risk' THEN 1 ELSE 0 END) AS at_risk,
-    SUM(CASE WHEN status = 'off_track' THEN 1 ELSE 0 END) AS off_track,
-    SUM(CASE WHEN status = 'no_data' THEN 1 ELSE 0 END) AS no_data,
-    MIN(CASE WHEN status = 'off_track' THEN attainment END) AS least_off_track
-  FROM kpi_status GROUP BY project_id
-),
-details AS ({d.details("kpi_status")}),
+kpi_sums AS ({d.kpi_sums("kpi")}),
 counted AS (
   SELECT s.*, ks.attainment, ks.on_track, ks.at_risk, ks.off_track, ks.no_data,
-    ks.least_off_track, dt.details,
+    ks.least_off_track, ks.details,
     CASE WHEN t.project_id IS NULL THEN 0 ELSE COALESCE(ks.scheduled, 0) END AS due,
     CASE WHEN t.project_id IS NULL THEN 0 ELSE COALESCE(ks.scheduled_measured, 0) END
       AS measured_count
   FROM scope s LEFT JOIN kpi_sums ks ON ks.project_id = s.id
-  LEFT JOIN details dt ON dt.project_id = s.id
   LEFT JOIN tracked t ON t.project_id = s.id
 )
 SELECT c.id, CAST(:period AS VARCHAR(7)), c.program_id, c.department, c.phase, c.state, c.budget,
