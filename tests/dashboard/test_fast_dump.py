@@ -6,7 +6,7 @@ from datetime import date
 
 import marshmallow as ma
 
-from crmphase.dashboard import queries
+from crmphase.dashboard import loaders
 from crmphase.dashboard.api import dashboard_body
 from crmphase.dashboard.rules import DashboardFilters
 from crmphase.dashboard.schemas import DashboardSchema
@@ -14,7 +14,7 @@ from crmphase.periods import Period
 
 
 def _both(filters: DashboardFilters):
-    body = dashboard_body(queries.build_dashboard(filters, today=date(2026, 11, 23)))
+    body = dashboard_body(loaders.build_dashboard(filters, today=date(2026, 11, 23)))
     schema = DashboardSchema()
     return schema.dump(body), ma.Schema.dump(schema, body)
 

@@ -64,7 +64,7 @@ details = st.lists(
 def test_off_track_list_and_counts_equal_those_from_every_snapshot(
     portfolio, api, db, dash_now, make_project, make_snapshot
 ):
-    from crmphase.dashboard.queries import kpi_details_of_period, off_track_kpis
+    from crmphase.dashboard.loaders import kpi_details_of_period, off_track_kpis
     from crmphase.dashboard.rules import DashboardFilters
     from crmphase.metrics.kpi_tally import kpi_status_counts
     from crmphase.metrics.models import RoiSnapshot

@@ -3,7 +3,7 @@
 import io
 import zipfile
 
-from crmphase.exports.data import PROJECT_COLUMNS, SUMMARY_COLUMNS
+from crmphase.exports.rules import PROJECT_COLUMNS, SUMMARY_COLUMNS
 
 EXPECTED_FILES = [
     "summary.csv",

@@ -54,9 +54,11 @@ def _sheet_xml(data: bytes) -> dict[str, str]:
 
 def _xml_texts(value: str) -> set[str]:
     """What an XML reader may give back: NUL cannot be stored, and a CR comes back as
-    written when escaped (lxml) or as LF when written raw (the standard library)."""
+    written when escaped as a character reference, as LF when written raw, or as the
+    ``_x000D_`` that OOXML stores it as (XlsxWriter writes that; Excel reads it back as
+    CR, openpyxl leaves it as it is)."""
     clean = value.replace("\0", "")
-    return {clean, clean.replace("\r", "\n")}
+    return {clean, clean.replace("\r", "\n"), clean.replace("\r", "_x000D_")}
 
 
 @pytest.mark.parametrize("trigger", STORABLE, ids=repr)
@@ -125,7 +127,7 @@ def test_real_negative_numbers_stay_numbers(hostile, build_export):
 def _hostile_table(trigger: str):
     from decimal import Decimal
 
-    from crmphase.exports.data import MONEY, TEXT, Column, Table
+    from crmphase.exports.rules import MONEY, TEXT, Column, Table
 
     columns = (Column("Name", TEXT), Column("Amount", MONEY), Column("Note", TEXT))
     rows = [
@@ -138,14 +140,12 @@ def _hostile_table(trigger: str):
 @pytest.mark.parametrize("trigger", FORMULA_TRIGGERS, ids=repr)
 def test_workbook_writer_neutralises_every_trigger(trigger):
     import openpyxl
-    from openpyxl import Workbook
 
-    from crmphase.exports.xlsx import write_table
+    from crmphase.exports.xlsx import new_workbook, write_table
 
-    wb = Workbook(write_only=True)
-    write_table(wb, _hostile_table(trigger), "EUR", None)
     buffer = io.BytesIO()
-    wb.save(buffer)
+    with new_workbook(buffer) as wb:
+        write_table(wb, _hostile_table(trigger), "EUR", None)
     for name, xml in _sheet_xml(buffer.getvalue()).items():
         assert "<f>" not in xml and "<f " not in xml, name
     ws = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))["Hostile"]
@@ -179,10 +179,9 @@ def test_workbook_writer_fast_paths_leave_nothing_runnable():
     from decimal import Decimal
 
     import openpyxl
-    from openpyxl import Workbook
 
-    from crmphase.exports.data import MONEY, PCT, PERIOD, TEXT, Column, Table
-    from crmphase.exports.xlsx import write_table
+    from crmphase.exports.rules import MONEY, PCT, PERIOD, TEXT, Column, Table
+    from crmphase.exports.xlsx import new_workbook, write_table
 
     columns = (
         Column("Name", TEXT),
@@ -196,10 +195,9 @@ def test_workbook_writer_fast_paths_leave_nothing_runnable():
         (True, 7, 25, None),
     ]
     table = Table("Kinds", "kinds", columns, lambda: iter(rows), lambda: len(rows))
-    wb = Workbook(write_only=True)
-    write_table(wb, table, "EUR", None)
     buffer = io.BytesIO()
-    wb.save(buffer)
+    with new_workbook(buffer) as wb:
+        write_table(wb, table, "EUR", None)
     for name, xml in _sheet_xml(buffer.getvalue()).items():
         assert "<f>" not in xml and "<f " not in xml, name
     ws = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))["Kinds"]
@@ -214,3 +212,33 @@ def test_workbook_writer_fast_paths_leave_nothing_runnable():
     assert ws["B4"].value == 7 and ws["B4"].data_type == "n"
     assert ws["C4"].value == 0.25 and ws["C4"].number_format == "0.00%"
     assert ws["D4"].value is None
+
+
+def test_workbook_writer_escapes_text_that_looks_like_its_own_markup():
+    """XlsxWriter writes a string that starts with ``<r>`` and ends with ``</r>`` into the
+    sheet unescaped, as the XML of a rich string; a typed name shaped like that could close
+    its cell and open one with a formula. It is written as escaped text instead."""
+    import openpyxl
+
+    from crmphase.exports.rules import TEXT, Column, Table
+    from crmphase.exports.xlsx import new_workbook, write_table
+
+    hostile = '<r></r></is></c><c r="B2"><f>1+1</f></c><c r="C2" t="inlineStr"><is><r></r>'
+    rows = [(hostile, "<r>bold?</r>"), ("<r>", "a</r>")]
+    table = Table(
+        "Markup",
+        "markup",
+        (Column("Name", TEXT), Column("Note", TEXT)),
+        lambda: iter(rows),
+        lambda: len(rows),
+    )
+    buffer = io.BytesIO()
+    with new_workbook(buffer) as wb:
+        write_table(wb, table, "EUR", None)
+    for name, xml in _sheet_xml(buffer.getvalue()).items():
+        assert "<f>" not in xml and "<f " not in xml, name
+    ws = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))["Markup"]
+    assert [[c.value for c in row] for row in ws.iter_rows(min_row=2)] == [
+        [hostile, "<r>bold?</r>"],
+        ["<r>", "a</r>"],
+    ]

@@ -8,13 +8,9 @@ import sqlalchemy as sa
 
 from crmphase.audit.models import Event
 from crmphase.errors import ValidationFailed
+from crmphase.exports.loaders import stored_path
 from crmphase.exports.models import ExportFile
-from crmphase.exports.services import (
-    ExportError,
-    export_filename,
-    store_monthly_review,
-    stored_path,
-)
+from crmphase.exports.services import ExportError, export_filename, store_monthly_review
 from crmphase.periods import Period
 
 

@@ -1,4 +1,4 @@
-"""The jobs, snapshots, alerts and notifications API: rules, validation, problem JSON."""
+"""The jobs, snapshots and alerts API: rules, validation, problem JSON."""
 
 from datetime import UTC, datetime
 
@@ -137,21 +137,6 @@ def test_alerts_filter_by_open_kind_and_project(api, frozen, tracked_project, ma
     by_project = client.get(f"/api/v1/alerts?project_id={two.id}&kind=budget_overrun").json
     assert by_project["total"] == 1 and by_project["items"][0]["period"] == "2026-02"
     assert client.get("/api/v1/alerts?kind=fire").status_code == 422
-
-
-def test_notifications_are_private_and_can_be_marked_read(
-    api, frozen, make_user, make_notification
-):
-    me, other = make_user("manager"), make_user("manager")
-    mine = make_notification(me, "Measurement due", body="...", dedupe_key="t:1")
-    theirs = make_notification(other, "Not yours", body="...", dedupe_key="t:2")
-    client = api(me)
-    listed = client.get("/api/v1/notifications").json
-    assert [n["subject"] for n in listed["items"]] == ["Measurement due"]
-    assert client.post(f"/api/v1/notifications/{theirs.id}/read").status_code == 404
-    read = client.post(f"/api/v1/notifications/{mine.id}/read")
-    assert read.status_code == 200 and read.json["read_at"] is not None
-    assert client.get("/api/v1/notifications?unread=true").json["total"] == 0
 
 
 def test_the_openapi_document_describes_the_job_endpoints(api):

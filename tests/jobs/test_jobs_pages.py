@@ -1,4 +1,4 @@
-"""The CRMO's job page, the notifications page and the alerts page."""
+"""The CRMO's job page and the alerts page."""
 
 from datetime import UTC, datetime
 
@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from crmphase import clock
 from crmphase.jobs.models import JobRun
 from crmphase.metrics.models import RoiSnapshot
-from crmphase.notifications.models import Notification
 
 
 @pytest.fixture
@@ -81,37 +80,6 @@ def test_export_before_snapshot_is_refused_with_the_reason(page_client, make_use
     )
     assert response.status_code == 409
     assert "needs roi_snapshot for 2026-02" in response.get_data(as_text=True)
-
-
-def test_notifications_page_shows_mine_with_an_unread_count(
-    page_client, make_user, make_notification, db
-):
-    me, other = make_user("manager"), make_user("manager")
-    for user, subject, key in (
-        (me, "Due: A", "n:1"),
-        (me, "Due: B", "n:2"),
-        (other, "Secret", "n:3"),
-    ):
-        make_notification(user, subject, dedupe_key=key, delivery="not_configured")
-    client = page_client(me)
-    html = client.get("/notifications").get_data(as_text=True)
-    assert "Due: A" in html and "Due: B" in html and "Secret" not in html
-    assert 'Notifications <span class="count">2</span>' in html
-    assert "in the app only" in html
-    mine = db.session.scalar(sa.select(Notification).where(Notification.dedupe_key == "n:1"))
-    theirs = db.session.scalar(sa.select(Notification).where(Notification.dedupe_key == "n:3"))
-    assert client.post(f"/notifications/{theirs.id}/read").status_code == 404
-    assert client.post(f"/notifications/{mine.id}/read").status_code == 302
-    html = client.get("/notifications?unread=1").get_data(as_text=True)
-    assert "Due: A" not in html and "Due: B" in html
-    client.post("/notifications/read")
-    html = client.get("/notifications?unread=1").get_data(as_text=True)
-    assert "Nothing unread" in html and 'class="count"' not in html
-
-
-def test_empty_notifications_say_what_will_arrive(page_client, make_user):
-    html = page_client(make_user("viewer")).get("/notifications").get_data(as_text=True)
-    assert "No notifications yet" in html
 
 
 def test_alerts_page_lists_open_alerts_for_everybody(

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from crmphase.phases import services
+from crmphase.phases import loaders, services
 from tests.factories.auth import make_user
 from tests.factories.metrics import make_benefit, make_cost, make_kpi, make_measurement
 from tests.factories.programs import make_project
@@ -42,7 +42,7 @@ def tick_all(db):
     ``phases.services.set_criterion``."""
 
     def tick(project, who=None):
-        gate = services.current_gate(project)
+        gate = loaders.current_gate(project)
         for criterion in gate.status.criteria:
             if criterion.kind == "manual" and not criterion.met:
                 services.set_criterion(

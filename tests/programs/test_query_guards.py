@@ -35,7 +35,7 @@ def _statements(count_queries, client, path, headers=None) -> int:
 
 
 def _token(email) -> dict:
-    from crmphase.auth.services import user_by_email
+    from crmphase.auth.loaders import user_by_email
     from crmphase.extensions import db
 
     token = make_token(user_by_email(email), "guard")
