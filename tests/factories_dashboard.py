@@ -21,6 +21,7 @@ def dash_snapshot(db):
     """
     from crmphase.metrics.models import RoiSnapshot
     from crmphase.metrics.roi import roi_pct
+    from crmphase.metrics.services import refresh_snapshot_totals
 
     def make(
         project,
@@ -65,6 +66,7 @@ def dash_snapshot(db):
             **kw,
         )
         db.session.add(snapshot)
+        refresh_snapshot_totals([period])
         db.session.commit()
         return snapshot
 

@@ -34,6 +34,7 @@ def make_snapshot(db):
     an ROI snapshot whose derived figures (net, ROI %) follow SPEC §4."""
     from crmphase.metrics.models import RoiSnapshot
     from crmphase.metrics.roi import roi_pct
+    from crmphase.metrics.services import refresh_snapshot_totals
 
     def make(
         project,
@@ -76,6 +77,7 @@ def make_snapshot(db):
         values.update(kw)
         snapshot = RoiSnapshot(project_id=project.id, period=period, **values)
         db.session.add(snapshot)
+        refresh_snapshot_totals([period])
         db.session.commit()
         return snapshot
 

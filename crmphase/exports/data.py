@@ -1,6 +1,6 @@
 """What the monthly review holds, read from the database once per table.
 
-Portfolio and program figures come from :mod:`crmphase.metrics.portfolio` (the dashboard
+Portfolio and program figures come from :mod:`crmphase.metrics.loaders` (the dashboard
 reads the same functions) and project rows from the ROI snapshots, so the export, the
 dashboard and the snapshots agree. Detail tables are *generators* over streamed queries
 (``yield_per``): the writers consume them row by row, so a large portfolio never sits in
@@ -23,8 +23,7 @@ from sqlalchemy.orm import aliased
 
 from crmphase import clock
 from crmphase.extensions import db
-from crmphase.metrics.portfolio import (
-    Totals,
+from crmphase.metrics.loaders import (
     portfolio_totals,
     row_to_totals,
     sum_source,
@@ -32,6 +31,7 @@ from crmphase.metrics.portfolio import (
     totals_columns,
 )
 from crmphase.metrics.roi import Coverage
+from crmphase.metrics.rules import Totals
 from crmphase.money import to_decimal
 from crmphase.periods import Period
 

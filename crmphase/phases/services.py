@@ -119,7 +119,7 @@ def enter_gate(project: Project) -> list[GateCriterion]:
 def missing_measurement_counts(project_ids: list[int]) -> dict[int, int]:
     """How many due KPI-periods of each project are missing (SPEC §4): due, unmeasured,
     and past the program's grace days. A fixed number of queries for any number."""
-    from crmphase.metrics.tracking import load_tracking
+    from crmphase.metrics.loaders import load_tracking
     from crmphase.periods import Period
 
     today = clock.today()

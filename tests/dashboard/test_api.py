@@ -4,7 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from crmphase.metrics.portfolio import portfolio_totals, totals_from_snapshots
+from crmphase.metrics.loaders import portfolio_totals
+from crmphase.metrics.rules import totals_from_snapshots
 from crmphase.periods import Period
 
 
