@@ -37,7 +37,7 @@ from crmphase.metrics.roi import (
     roi_pct,
     variance,
 )
-from crmphase.money import round_half_up, summed_money, to_decimal
+from crmphase.money import round_half_up, to_decimal
 from crmphase.periods import Period, period_range
 from crmphase.phases.rules import Phase, ProjectState, next_review_due, review_overdue
 
@@ -666,36 +666,6 @@ class Totals:
     actual: MoneyTotals
     plan: MoneyTotals
     coverage: Coverage
-
-
-def totals_from_snapshots(period: Period, snapshots: Iterable[Any]) -> Totals:
-    """The totals of the snapshots of ``period`` among ``snapshots``, summed in Python (the
-    tests' account of what the stored sums must be)."""
-    rows = [s for s in snapshots if s.period == str(period)]
-
-    def total(name: str) -> Decimal:
-        return summed_money(sum((getattr(s, name) for s in rows), Decimal("0.00")))
-
-    return Totals(
-        period=period,
-        projects=len(rows),
-        measured_projects=sum(1 for s in rows if s.measured),
-        actual=MoneyTotals(
-            total("actual_cumulative_cost"),
-            total("actual_cumulative_benefit"),
-            total("actual_net_benefit"),
-            total("actual_npv"),
-        ),
-        plan=MoneyTotals(
-            total("plan_cumulative_cost"),
-            total("plan_cumulative_benefit"),
-            total("plan_net_benefit"),
-            total("plan_npv"),
-        ),
-        coverage=Coverage(
-            measured=sum(s.measured_count for s in rows), due=sum(s.due_count for s in rows)
-        ),
-    )
 
 
 # --------------------------------------------------------------------------- snapshots

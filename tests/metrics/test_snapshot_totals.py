@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from crmphase.extensions import db
 from crmphase.metrics.loaders import portfolio_totals
 from crmphase.metrics.models import SUMMED_COUNTS, SUMMED_MONEY, RoiSnapshot, SnapshotTotals
-from crmphase.metrics.rules import totals_from_snapshots
 from crmphase.metrics.services import refresh_snapshot_totals
 from crmphase.periods import Period
+from tests.metrics.expected_totals import totals_from_snapshots
 
 
 def _expected() -> dict:
