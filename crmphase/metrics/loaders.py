@@ -426,13 +426,16 @@ def measurements_of(kpi_ids) -> list[Measurement]:
     )
 
 
-def measurement_of(kpi_id: int, period: Period) -> Measurement | None:
+def measurement_of(
+    kpi_id: int, period: Period, *, with_revisions: bool = False
+) -> Measurement | None:
     """The current measurement of a KPI for a period, if any."""
-    return db.session.scalar(
-        sa.select(Measurement).where(
-            Measurement.kpi_id == kpi_id, Measurement.period == str(period)
-        )
+    query = sa.select(Measurement).where(
+        Measurement.kpi_id == kpi_id, Measurement.period == str(period)
     )
+    if with_revisions:
+        query = query.options(selectinload(Measurement.revisions))
+    return db.session.scalar(query)
 
 
 def current_measurement(kpi: Kpi, period_text) -> Measurement | None:
@@ -441,11 +444,7 @@ def current_measurement(kpi: Kpi, period_text) -> Measurement | None:
         period = Period.parse(period_text or "")
     except PeriodError:
         return None
-    return db.session.scalar(
-        sa.select(Measurement)
-        .where(Measurement.kpi_id == kpi.id, Measurement.period == str(period))
-        .options(selectinload(Measurement.revisions))
-    )
+    return measurement_of(kpi.id, period, with_revisions=True)
 
 
 def money_model(what: str) -> type[CostEntry] | type[BenefitEntry]:
@@ -793,8 +792,8 @@ def snapshots_query(period: str | None = None, program_id=None, project_id=None,
 # --------------------------------------------------------------------------- alerts
 
 
-def _person(user: User | None) -> Person | None:
-    return None if user is None else Person(user.id, user.email, user.active)
+def _person(user: User) -> Person:
+    return Person(user.id, user.email, user.active)
 
 
 def watched_projects() -> list[WatchedProject]:
@@ -818,11 +817,9 @@ def watched_projects() -> list[WatchedProject]:
             budget=p.budget,
             phase_entered_on=p.phase_entered_on,
             last_review_on=p.last_review_on,
-            manager=Person(p.manager.id, p.manager.email, p.manager.active),
-            program_crmo=_person(p.program.crmo),
-            steering_members=tuple(
-                Person(u.id, u.email, u.active) for u in p.program.steering_members
-            ),
+            manager=_person(p.manager),
+            program_crmo=_person(p.program.crmo) if p.program.crmo else None,
+            steering_members=tuple(_person(u) for u in p.program.steering_members),
         )
         for p in projects
     ]
@@ -830,12 +827,10 @@ def watched_projects() -> list[WatchedProject]:
 
 def active_crmos() -> list[Person]:
     """Every active CRMO (the fallback when a program has none)."""
-    return [
-        Person(u.id, u.email, u.active)
-        for u in db.session.scalars(
-            sa.select(User).where(User.role == Role.CRMO.value, User.active).order_by(User.id)
-        )
-    ]
+    crmos = db.session.scalars(
+        sa.select(User).where(User.role == Role.CRMO.value, User.active).order_by(User.id)
+    )
+    return [_person(u) for u in crmos]
 
 
 def kpi_contacts(project_ids: list[int]) -> dict[int, KpiContact]:
@@ -843,7 +838,7 @@ def kpi_contacts(project_ids: list[int]) -> dict[int, KpiContact]:
     if not project_ids:
         return {}
     return {
-        kpi.id: KpiContact(kpi.id, kpi.name, _person(kpi.owner))
+        kpi.id: KpiContact(kpi.id, kpi.name, _person(kpi.owner) if kpi.owner else None)
         for kpi in db.session.scalars(
             sa.select(Kpi).where(Kpi.project_id.in_(project_ids)).options(selectinload(Kpi.owner))
         )
