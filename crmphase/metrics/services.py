@@ -493,7 +493,7 @@ def write_roi_snapshots(period: Period, *, actor=None) -> int:
     it with its outcome). Returns the number of snapshots written.
 
     On a rerun each existing row is updated in place, ``recomputed_count`` goes up, and a
-    project event records what changed.
+    project event records what changed; one event records the run's counts.
     """
     subjects = loaders.snapshot_subjects(period)
     if not subjects:
@@ -502,7 +502,7 @@ def write_roi_snapshots(period: Period, *, actor=None) -> int:
     figures = loaders.load_figures(ids, period)
     existing = loaders.snapshots_of(period, ids)
     now = clock.now()
-    written = 0
+    written = recomputed = 0
     for subject in subjects:
         project_figures = figures.get(subject.id)
         if project_figures is None:
@@ -530,7 +530,15 @@ def write_roi_snapshots(period: Period, *, actor=None) -> int:
                 setattr(snapshot, key, value)
             snapshot.computed_at = now
             snapshot.recomputed_count = (snapshot.recomputed_count or 0) + 1
+            recomputed += 1
         written += 1
+    record_event(
+        actor,
+        "snapshots.written",
+        "roi_snapshot",
+        None,
+        after={"period": str(period), "written": written, "recomputed": recomputed},
+    )
     db.session.flush()
     refresh_snapshot_totals([str(period)])
     return written
