@@ -16,16 +16,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from crmphase.money import AmountError, parse_decimal
+from crmphase.metrics.rules import MAX_NOTE, measured_value
+from crmphase.money import AmountError
 from crmphase.periods import Period, PeriodError
 
 COLUMNS = ("project", "kpi", "period", "value", "note")
 REQUIRED_COLUMNS = ("project", "kpi", "period", "value")
 MAX_ROWS = 50_000
 MAX_NAME = 240
-MAX_NOTE = 2000
-VALUE_PLACES = 6
-MAX_VALUE = Decimal(10) ** 14
 PROGRAM_SEPARATOR = " / "
 
 
@@ -114,13 +112,6 @@ def _header(fields: list[str]) -> dict[str, int]:
     return {name: index for index, name in enumerate(names)}
 
 
-def _parse_value(text: str) -> Decimal:
-    number = parse_decimal(text.replace(" ", ""), max_places=VALUE_PLACES)
-    if abs(number) >= MAX_VALUE:
-        raise AmountError("the value is too large (at most 14 digits before the point)")
-    return number
-
-
 def parse_measurement_csv(data: bytes, *, current: Period | None = None) -> list[ImportRow]:
     """Every row of a measurement CSV file, or :class:`MeasurementImportError`.
 
@@ -199,7 +190,7 @@ def parse_measurement_rows(
                 period = None
             value = None
             try:
-                value = _parse_value(values["value"])
+                value = measured_value(values["value"].replace(" ", ""))
             except AmountError as exc:
                 row_errors.append(RowError(start, "value", str(exc)))
             note = values.get("note", "")

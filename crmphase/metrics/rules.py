@@ -37,7 +37,7 @@ from crmphase.metrics.roi import (
     roi_pct,
     variance,
 )
-from crmphase.money import round_half_up, to_decimal
+from crmphase.money import AmountError, parse_decimal, round_half_up, to_decimal
 from crmphase.periods import Period, period_range
 from crmphase.phases.rules import Phase, ProjectState, next_review_due, review_overdue
 
@@ -283,6 +283,22 @@ class ProjectTracking:
         """The due KPI-periods up to ``through`` (default: today's) that are missing."""
         through = through or Period.of(today)
         return [kp for kp in self.kpi_periods(through=through, today=today) if kp.missing]
+
+
+# --------------------------------------------------------------------------- measured values
+
+MEASURED_VALUE_PLACES = 6
+MAX_MEASURED_VALUE = Decimal(10) ** 14
+MAX_NOTE = 2000  # characters of a note or a reason
+
+
+def measured_value(value: object) -> Decimal:
+    """A measured value: a finite number with at most 6 decimal places and at most 14
+    digits before the point; :class:`~crmphase.money.AmountError` says why not."""
+    number = parse_decimal(value, max_places=MEASURED_VALUE_PLACES)
+    if abs(number) >= MAX_MEASURED_VALUE:
+        raise AmountError("the value is too large (at most 14 digits before the point)")
+    return number
 
 
 # --------------------------------------------------------------------------- figures

@@ -47,7 +47,7 @@ from crmphase.metrics.models import (
     SnapshotTotals,
 )
 from crmphase.metrics.roi import Cadence, Direction, EntryKind
-from crmphase.money import AmountError, parse_decimal, parse_money
+from crmphase.money import AmountError, parse_money
 from crmphase.notifications.services import Draft, app_link, queue
 from crmphase.periods import Period, PeriodError
 from crmphase.phases.rules import Phase
@@ -67,9 +67,6 @@ KPI_FIELDS = (
 )
 # Moving these after strategize needs a reason and leaves a revision (SPEC §2).
 COMMITMENT_FIELDS = ("baseline_value", "baseline_period", "target_value", "target_period")
-VALUE_PLACES = 6
-MAX_VALUE = Decimal(10) ** 14
-MAX_NOTE = 2000
 MONEY_FIELDS = ("period", "kind", "amount", "category", "note")
 
 
@@ -99,14 +96,10 @@ def parse_period(value, errors: FieldErrors, field: str, *, future_allowed: bool
 def parse_value(value, errors: FieldErrors, field: str) -> Decimal | None:
     """A measured value: a finite number with at most 6 decimal places."""
     try:
-        number = parse_decimal(value, max_places=VALUE_PLACES)
+        return rules.measured_value(value)
     except AmountError as exc:
         errors.add(field, str(exc))
         return None
-    if abs(number) >= MAX_VALUE:
-        errors.add(field, "the value is too large (at most 14 digits before the point)")
-        return None
-    return number
 
 
 def parse_amount(value, errors: FieldErrors, field: str) -> Decimal | None:
@@ -232,7 +225,7 @@ def update_kpi(
     merged = {**before, **{k: v for k, v in data.items() if k in KPI_FIELDS}}
     errors = FieldErrors()
     clean = _check_kpi(merged, errors, project, kpi)
-    reason = _text(reason, errors, "reason", MAX_NOTE)
+    reason = _text(reason, errors, "reason", rules.MAX_NOTE)
     needs_revision = not errors.errors and revision_needed(project, before, clean)
     if needs_revision and not reason:
         errors.add(
@@ -277,7 +270,7 @@ def check_measurement(kpi: Kpi, period, value, note, errors: FieldErrors, prefix
     """Validated ``(period, value, note)`` of a measurement; field errors go to ``errors``."""
     parsed_period = parse_period(period, errors, prefix + "period", future_allowed=False)
     number = parse_value(value, errors, prefix + "value")
-    text = _text(note, errors, prefix + "note", MAX_NOTE)
+    text = _text(note, errors, prefix + "note", rules.MAX_NOTE)
     return parsed_period, number, text
 
 
@@ -430,7 +423,7 @@ def _check_money(what: str, data: dict, errors: FieldErrors) -> dict:
         clean["category"] = category
     else:
         clean["category"] = _text(data.get("category"), errors, "category", 40)
-    clean["note"] = _text(data.get("note"), errors, "note", MAX_NOTE)
+    clean["note"] = _text(data.get("note"), errors, "note", rules.MAX_NOTE)
     return clean
 
 
