@@ -1,4 +1,4 @@
-"""``/api/v1/jobs`` and ``/api/v1/notifications``."""
+"""``/api/v1/jobs``."""
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -13,14 +13,10 @@ from crmphase.jobs.schemas import (
     JobRunRequest,
     JobRunResult,
     JobSchema,
-    NotificationPage,
-    NotificationQuery,
-    NotificationSchema,
     RunListQuery,
 )
-from crmphase.notifications import services as notifications
 
-blp = Blueprint("jobs_api", __name__, description="Scheduled jobs, notifications")
+blp = Blueprint("jobs_api", __name__, description="Scheduled jobs")
 
 
 class _RunView:
@@ -73,26 +69,3 @@ class JobRuns(MethodView):
             name, data.get("period"), trigger="api", actor=current_actor(), deliver=False
         )
         return _RunView(result), (201 if result.ran else 200)
-
-
-@blp.route("/notifications")
-class Notifications(MethodView):
-    decorators = [permission_required(Action.READ)]
-
-    @blp.arguments(NotificationQuery, location="query")
-    @blp.response(200, NotificationPage)
-    def get(self, args):
-        """Your notifications, newest first (``unread=true`` for the unread ones)."""
-        query = notifications.notifications_query(current_actor(), unread_only=args["unread"])
-        return page_body(_page(query, args))
-
-
-@blp.route("/notifications/<int:notification_id>/read")
-class NotificationRead(MethodView):
-    decorators = [permission_required(Action.READ)]
-
-    @blp.response(200, NotificationSchema)
-    def post(self, notification_id):
-        """Mark one of your notifications read."""
-        notifications.mark_read(current_actor(), notification_id)
-        return notifications.get_own(current_actor(), notification_id)

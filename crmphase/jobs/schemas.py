@@ -1,4 +1,4 @@
-"""JSON shapes of jobs, runs and notifications."""
+"""JSON shapes of jobs and runs."""
 
 import marshmallow as ma
 
@@ -70,21 +70,4 @@ class RunListQuery(PageQuery):
     outcome = Str(validate=ma.validate.OneOf(["running", "succeeded", "failed"]))
 
 
-class NotificationSchema(ma.Schema):
-    id = Int()
-    subject = Str()
-    body = Str()
-    reason_type = Str()
-    reason_id = Int(allow_none=True)
-    created_at = ma.fields.DateTime()
-    sent_at = ma.fields.DateTime(allow_none=True)
-    delivery = Str(metadata={"enum": ["pending", "sent", "failed", "not_configured"]})
-    read_at = ma.fields.DateTime(allow_none=True)
-
-
-class NotificationQuery(PageQuery):
-    unread = ma.fields.Boolean(load_default=False)
-
-
 JobRunPage = page_schema(JobRunSchema, "JobRunPage")
-NotificationPage = page_schema(NotificationSchema, "NotificationPage")

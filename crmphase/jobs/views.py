@@ -1,4 +1,4 @@
-"""Pages: the CRMO's job page, everybody's notifications."""
+"""Pages: the CRMO's job page."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
@@ -8,10 +8,10 @@ from crmphase.extensions import db
 from crmphase.forms import apply_errors, choices
 from crmphase.jobs import services
 from crmphase.jobs.forms import RunJobForm
-from crmphase.jobs.locks import configured_lease_seconds, current_holder
+from crmphase.jobs.locks import configured_lease_seconds, current_holder, wall_clock
 from crmphase.jobs.registry import all_jobs
 from crmphase.navigation import NavEntry, add_nav
-from crmphase.notifications import services as notifications
+from crmphase.notifications.queries import delivery_summary
 
 bp = Blueprint("jobs", __name__)
 
@@ -37,7 +37,7 @@ def _job_page(form: RunJobForm, status: int = 200):
         holder=holder,
         holder_silent=_silent_seconds(holder),
         lease_seconds=configured_lease_seconds(),
-        delivery=notifications.delivery_summary(),
+        delivery=delivery_summary(),
         may_run=can(current_actor(), Action.JOB_RUN),
     ), status
 
@@ -45,8 +45,6 @@ def _job_page(form: RunJobForm, status: int = 200):
 def _silent_seconds(holder) -> int | None:
     if holder is None:
         return None
-    from crmphase.jobs.locks import wall_clock
-
     return int((wall_clock() - holder.heartbeat_at).total_seconds())
 
 
@@ -83,38 +81,4 @@ def run_detail(run_id):
     return render_template("jobs/run.html", run=services.get_run(run_id))
 
 
-@bp.route("/notifications")
-@permission_required(Action.READ)
-def notification_list():
-    unread = request.args.get("unread") == "1"
-    page = db.paginate(
-        notifications.notifications_query(current_actor(), unread_only=unread),
-        per_page=current_app.config["PER_PAGE"],
-    )
-    return render_template("jobs/notifications.html", page=page, unread=unread)
-
-
-@bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
-@permission_required(Action.READ)
-def notification_read(notification_id):
-    notifications.mark_read(current_actor(), notification_id)
-    return redirect(request.referrer or url_for("jobs.notification_list"))
-
-
-@bp.route("/notifications/read", methods=["POST"])
-@permission_required(Action.READ)
-def notification_read_all():
-    count = notifications.mark_read(current_actor())
-    flash(f"{count} notification{'s' if count != 1 else ''} marked read.", "success")
-    return redirect(url_for("jobs.notification_list"))
-
-
-add_nav(
-    NavEntry(
-        "Notifications",
-        "jobs.notification_list",
-        order=70,
-        count=notifications.unread_count_statement,
-    )
-)
-add_nav(NavEntry("Jobs", "jobs.index", order=80, roles=frozenset({"crmo"})))
+add_nav(NavEntry("Jobs", "jobs.index", order=80, action=Action.JOB_READ))

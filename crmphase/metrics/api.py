@@ -34,7 +34,7 @@ from crmphase.metrics.schemas import (
     SnapshotPage,
     SnapshotQuery,
 )
-from crmphase.programs.services import get_project
+from crmphase.programs.loaders import get_project
 
 blp = Blueprint(
     "metrics_api",

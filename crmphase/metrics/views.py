@@ -35,7 +35,7 @@ from crmphase.metrics.forms import (
 from crmphase.metrics.models import ALERT_KINDS
 from crmphase.navigation import NavEntry, ProjectTab, add_nav, add_project_tab
 from crmphase.periods import Period, PeriodError
-from crmphase.programs.services import get_project
+from crmphase.programs.loaders import get_project
 
 bp = Blueprint("metrics", __name__)
 
@@ -49,7 +49,7 @@ add_nav(
         "Import measurements",
         "metrics.import_measurements",
         order=40,
-        roles=frozenset({Role.MANAGER.value, Role.CRMO.value}),
+        action=Action.MEASUREMENT_IMPORT,
     )
 )
 add_nav(NavEntry("Alerts", "metrics.alert_list", order=60))
