@@ -76,7 +76,8 @@ def history(args) -> dict:
     import sqlalchemy as sa
 
     from crmphase.extensions import db
-    from crmphase.metrics.models import RoiSnapshot, refresh_snapshot_totals
+    from crmphase.metrics.models import RoiSnapshot
+    from crmphase.metrics.services import refresh_snapshot_totals
     from crmphase.periods import Period
 
     app = _app()
@@ -100,8 +101,7 @@ def history(args) -> dict:
                 rows += db.session.scalar(
                     sa.select(sa.func.count()).select_from(table).where(table.c.period == period)
                 )
-                # Core writes bypass the ORM's upkeep of the period's sums.
-                refresh_snapshot_totals(db.session.connection(), [period])
+                refresh_snapshot_totals([period])
             db.session.commit()
             with db.engine.connect() as connection:
                 connection.exec_driver_sql("ANALYZE roi_snapshots")

@@ -451,7 +451,7 @@ def project_targets(ctx: Context, at_l: bool) -> list[Figure]:
             **_target(at_l, 3),
         ),
     ]
-    if available("crmphase.metrics.figures"):
+    if available("crmphase.metrics.loaders"):
         figures.append(
             request_figure(
                 ctx,
@@ -506,7 +506,7 @@ def _floor_probe(ctx: Context, name: str, *extra: str) -> list[str]:
 def job_targets(ctx: Context, at_l: bool, repeat: int) -> list[Figure]:
     """roi_snapshot for one period over all projects, against its floor: the same snapshot
     rows and stored sums computed and written by set-based SQL (≤ 5× at L)."""
-    if not available("crmphase.metrics.snapshots"):
+    if not available("crmphase.metrics.services"):
         return []
     job = probe(["job", "--period", ctx.period, "--repeat", str(repeat)], ctx.env)
     floor = probe(_floor_probe(ctx, "job-floor", "--repeat", str(repeat)), ctx.env)
@@ -538,7 +538,7 @@ def history_targets(
 
     The two run in turns, ``rounds`` times ``repeat`` runs each in a fresh process; each
     side's figure is the median of all its runs."""
-    if not available("crmphase.metrics.snapshots"):
+    if not available("crmphase.metrics.services"):
         return []
     job_args = ["job", "--period", ctx.period, "--repeat", str(repeat)]
     longer_runs: list[float] = []
@@ -644,7 +644,7 @@ def guarded(ctx: Context, name: str, measure, *args) -> list[Figure]:
 def history(ctx: Context, months: int, mode: str) -> None:
     """The snapshots the scheduler would have written in the months before the period
     (after :func:`job_targets`, which leaves the period's own snapshots in place)."""
-    if months and available("crmphase.metrics.snapshots"):
+    if months and available("crmphase.metrics.services"):
         log(f"{ctx.size}/{ctx.db.engine}: snapshots for the {months} months before {ctx.period}")
         done = probe(
             ["history", "--through", ctx.period, "--months", str(months), "--mode", mode],

@@ -26,7 +26,8 @@ from crmphase.benchdata import catalog
 from crmphase.benchdata.bulk import BulkWriter, IdAllocator
 from crmphase.benchdata.timeline import Timeline, simulate_timeline
 from crmphase.extensions import db
-from crmphase.metrics.roi import Cadence, cadence_includes
+from crmphase.metrics.roi import Cadence
+from crmphase.metrics.rules import cadence_includes
 from crmphase.periods import Period, period_range
 from crmphase.phases.rules import DEFAULT_CRITERIA, Phase, add_months
 

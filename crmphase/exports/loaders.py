@@ -1,6 +1,6 @@
 """Every read of the monthly review, once per table.
 
-Portfolio and program figures come from :mod:`crmphase.metrics.portfolio` (the dashboard
+Portfolio and program figures come from :mod:`crmphase.metrics.loaders` (the dashboard
 reads the same functions) and project rows from the ROI snapshots, so the export, the
 dashboard and the snapshots agree. Detail tables are *generators* over streamed queries
 (``yield_per``): the writers consume them row by row, so a large portfolio never sits in
@@ -39,16 +39,16 @@ from crmphase.exports.rules import (
     window_start,
 )
 from crmphase.extensions import db
-from crmphase.metrics.models import Alert, BenefitEntry, CostEntry, Kpi, Measurement, RoiSnapshot
-from crmphase.metrics.portfolio import (
-    Totals,
+from crmphase.metrics.loaders import (
     portfolio_totals,
     row_to_totals,
     sum_source,
     totals_by_program,
     totals_columns,
 )
+from crmphase.metrics.models import Alert, BenefitEntry, CostEntry, Kpi, Measurement, RoiSnapshot
 from crmphase.metrics.roi import Coverage
+from crmphase.metrics.rules import Totals
 from crmphase.money import to_decimal
 from crmphase.periods import Period
 from crmphase.phases.models import GateDecision

@@ -17,8 +17,8 @@ from sqlalchemy.orm import selectinload
 from crmphase import clock
 from crmphase.errors import NotFound
 from crmphase.extensions import db
+from crmphase.metrics.loaders import load_tracking
 from crmphase.metrics.models import BenefitEntry, CostEntry, Kpi, Measurement
-from crmphase.metrics.tracking import load_tracking
 from crmphase.periods import Period
 from crmphase.phases import rules
 from crmphase.phases.models import CriterionTemplate, GateCriterion, GateDecision, GateReview

@@ -16,7 +16,7 @@ def _rows(db, statement):
 
 def test_a_tiny_portfolio_is_consistent(bench_portfolio, committed_db):
     from crmphase import clock
-    from crmphase.metrics.tracking import load_tracking
+    from crmphase.metrics.loaders import load_tracking
     from tests.factories.scenarios import BENCH_NOW
 
     result = bench_portfolio(programs=3, projects=12, months=18, seed=5)
