@@ -18,6 +18,7 @@ from math import ceil
 import sqlalchemy as sa
 
 from crmphase.auth.models import User
+from crmphase.auth.rules import Action, can
 from crmphase.dashboard.rules import (
     ROI_TREND_MONTHS,
     ROI_TREND_PROGRAMS,
@@ -709,9 +710,9 @@ def build_dashboard(
         overdue_reviews=overdue,
         overruns=_work_list(overruns_query(f), 10),
     )
-    if user is not None and user.role == "manager":
+    if user is not None and can(user, Action.PROJECT_LIST_OWN):
         dashboard.mine_unmeasured = _work_list(unmeasured_query(f, manager_id=user.id), top)
-    if user is not None and user.role in ("steering", "crmo"):
+    if user is not None and can(user, Action.GATE_DECIDE):
         mine = _work_list(pending_reviews_query(f, decider=user), top)
         mine.items = with_age(mine.items, "requested_at", today)
         dashboard.waiting_for_me = mine

@@ -13,7 +13,7 @@ from typing import IO
 
 from flask import render_template
 
-from crmphase import ROOT
+from crmphase.assets import STATIC, installed_path
 from crmphase.exports import svg
 from crmphase.exports.loaders import MonthlyReview
 from crmphase.exports.rules import REPORT_TABLES, Table, TrendPoint
@@ -23,7 +23,7 @@ Progress = Callable[[int], None]
 
 @cache
 def report_css() -> str:
-    return (ROOT / "static" / "css" / "report.css").read_text(encoding="utf-8")
+    return installed_path(STATIC, "css", "report.css").read_text(encoding="utf-8")
 
 
 def _records(table: Table, progress: Progress | None) -> list[dict]:

@@ -7,7 +7,7 @@ import tempfile
 from flask import Blueprint, current_app, flash, redirect, render_template, send_file, url_for
 
 from crmphase import clock
-from crmphase.auth.policy import ROLES_FOR, Action, can, current_actor, permission_required
+from crmphase.auth.policy import Action, can, current_actor, permission_required
 from crmphase.errors import NotFound, ValidationFailed
 from crmphase.exports import loaders, services
 from crmphase.exports.forms import ExportBuildForm
@@ -19,7 +19,7 @@ from crmphase.navigation import NavEntry, add_nav
 bp = Blueprint("exports", __name__)
 
 # The menu entry shows to exactly the roles the policy lets read exports.
-add_nav(NavEntry("Exports", "exports.index", order=70, roles=ROLES_FOR[Action.EXPORT_READ]))
+add_nav(NavEntry("Exports", "exports.index", order=70, action=Action.EXPORT_READ))
 
 
 def _page(form: ExportBuildForm, status: int = 200):

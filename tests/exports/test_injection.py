@@ -9,7 +9,7 @@ import pytest
 
 from crmphase.exports.safe import FORMULA_TRIGGERS
 
-from .conftest import read_csv_zip, records
+from .conftest import RECORDED_AT, REVIEW_KPI, read_csv_zip, records
 
 # PostgreSQL refuses NUL in text, so a NUL can reach an export only from SQLite; the
 # writers are checked with every trigger, NUL included, on rows that bypass the database.
@@ -22,9 +22,9 @@ def hostile(
     make_program,
     make_project,
     make_snapshot,
-    export_money,
-    export_kpi,
-    export_measurement,
+    make_cost,
+    make_kpi,
+    make_measurement,
     make_decision,
 ):
     """A project whose every typed text starts with a formula trigger."""
@@ -33,10 +33,10 @@ def hostile(
         text = f"{trigger}SUM(1+1)*cmd|' /C calc'!A0"
         program = make_program(name=f"{trigger}Program")
         project = make_project(f"{trigger}Project", program=program, phase="execute")
-        make_snapshot(project, "2026-03", actual_cost="500.00", actual_benefit="0.00")
-        kpi = export_kpi(project, f"{trigger}KPI", unit=f"{trigger}u")
-        export_measurement(kpi, "2026-03", "-3.5", note=text)
-        export_money("cost", project, "2026-03", "500.00", note=text)
+        make_snapshot(project, "2026-03", cost="500.00", benefit="0.00")
+        kpi = make_kpi(project, name=f"{trigger}KPI", unit=f"{trigger}u", **REVIEW_KPI)
+        make_measurement(kpi, "2026-03", "-3.5", note=text, recorded_at=RECORDED_AT)
+        make_cost(project, "2026-03", "500.00", note=text, category="software")
         make_decision(project, decided_at=datetime(2026, 3, 5, tzinfo=UTC), rationale=text)
         return text
 
