@@ -614,8 +614,10 @@ def write_snapshots_floor(raw: Raw, period: str, timezone: str = "UTC") -> None:
 
 def export_sheets(engine: str, period: str) -> list[tuple[str | None, tuple[str, dict]]]:
     """The rows of each sheet of the monthly review (summary, trend, projects, KPIs,
-    measurements, costs, benefits, decisions, alerts), as the export reads them; a title
-    of ``None`` marks rows that are read but written to no sheet of their own."""
+    measurements, costs, benefits, decisions, alerts), cell for cell the ones the export
+    writes: the projects' coverage and the KPIs' latest value, expected progress,
+    attainment and status (from the snapshots' ``kpi_details``) are computed in SQL; a
+    title of ``None`` marks rows that are read but written to no sheet of their own."""
     year, month = (int(x) for x in period.split("-"))
     following = f"{year + month // 12:04d}-{month % 12 + 1:02d}"
     start, end = f"{period}-01 00:00:00", f"{following}-01 00:00:00"
@@ -626,6 +628,23 @@ def export_sheets(engine: str, period: str) -> list[tuple[str | None, tuple[str,
         # XlsxWriter takes naive datetimes only; the export turns them into local time too
         return f"({column} AT TIME ZONE 'UTC')" if engine == "postgres" else column
 
+    if engine == "postgres":
+        kpi_details = (
+            "SELECT CAST(e->>'kpi_id' AS INTEGER) AS kpi_id, e->>'latest' AS latest, "
+            "e->>'expected' AS expected, e->>'attainment' AS attainment, "
+            "e->>'status' AS status FROM roi_snapshots s, json_array_elements(s.kpi_details) e "
+            "WHERE s.period = :period AND json_typeof(s.kpi_details) = 'array'"
+        )
+    else:
+        kpi_details = (
+            "SELECT json_extract(e.value, '$.kpi_id') AS kpi_id, "
+            "json_extract(e.value, '$.latest') AS latest, "
+            "json_extract(e.value, '$.expected') AS expected, "
+            "json_extract(e.value, '$.attainment') AS attainment, "
+            "json_extract(e.value, '$.status') AS status "
+            "FROM roi_snapshots s, json_each(s.kpi_details) e "
+            "WHERE s.period = :period AND json_type(s.kpi_details) = 'array'"
+        )
     money = (
         "SELECT pr.name, pj.name, e.period, e.kind, e.category, e.amount, e.note, u.name, "
         f"{moment('e.recorded_at')} FROM {{table}} e JOIN projects pj ON pj.id = e.project_id "
@@ -667,22 +686,25 @@ def export_sheets(engine: str, period: str) -> list[tuple[str | None, tuple[str,
                 "s.actual_cumulative_benefit, s.plan_net_benefit, s.actual_net_benefit, "
                 "s.plan_roi_pct, s.actual_roi_pct, s.plan_npv, s.actual_npv, "
                 "s.plan_payback_period, s.actual_payback_period, s.kpi_attainment, "
-                "s.due_count, s.measured_count, s.status FROM roi_snapshots s "
+                "s.due_count, s.measured_count, CASE WHEN s.due_count > 0 THEN "
+                "ROUND(100.0 * CASE WHEN s.measured_count < s.due_count "
+                "THEN s.measured_count ELSE s.due_count END / s.due_count, 2) END, "
+                "s.status FROM roi_snapshots s "
                 "JOIN projects pj ON pj.id = s.project_id JOIN programs pr ON pr.id = s.program_id "
                 "LEFT JOIN users u ON u.id = pj.manager_id WHERE s.period = :period "
                 "ORDER BY pr.name, pj.name, pj.id",
                 p,
             ),
         ),
-        # read to complete the KPI rows (latest, expected, attainment, status), not a sheet
-        (None, ("SELECT CAST(kpi_details AS TEXT) FROM roi_snapshots WHERE period = :period", p)),
         (
             "KPIs",
             (
                 "SELECT pr.name, pj.name, k.name, k.unit, k.direction, k.cadence, "
-                "k.baseline_value, k.baseline_period, k.target_value, k.target_period, u.name "
+                "k.baseline_value, k.baseline_period, k.target_value, k.target_period, "
+                "d.latest, d.expected, d.attainment, COALESCE(d.status, 'no_data'), u.name "
                 "FROM kpis k JOIN projects pj ON pj.id = k.project_id "
                 "JOIN programs pr ON pr.id = pj.program_id LEFT JOIN users u ON u.id = k.owner_id "
+                f"LEFT JOIN ({kpi_details}) d ON d.kpi_id = k.id "
                 "WHERE k.project_id IN (SELECT project_id FROM roi_snapshots "
                 "WHERE period = :period) ORDER BY pr.name, pj.name, k.name",
                 p,
