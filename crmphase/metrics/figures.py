@@ -512,19 +512,45 @@ def _money_by_project(ids: list[int], period: Period | None) -> dict[int, tuple[
 
 
 @functools.cache
-def _kpi_statement(single: bool):
+def _kpi_statement(single: bool, lateral: bool):
+    """Each KPI with its latest measurement at or before ``:period``.
+
+    ``lateral`` (PostgreSQL) finds it with a ``LATERAL`` subquery, one index lookup per KPI:
+    given the join below, PostgreSQL hashes every measurement ever recorded and looks the
+    latest period up again for each of them, a cost that grows with the history (for the
+    32,000 KPIs of the bench's size L, EXPLAIN ANALYZE gave 2.6 s against 0.6 s). SQLite
+    has no LATERAL and runs the join as one lookup per KPI.
+    """
     import sqlalchemy as sa
 
     from crmphase.metrics.models import Kpi, Measurement
 
     kpis, measurements = Kpi.__table__, Measurement.__table__
     earlier = measurements.alias("earlier")
-    latest_period = (
-        sa.select(sa.func.max(earlier.c.period))
-        .where(earlier.c.kpi_id == kpis.c.id, earlier.c.period <= sa.bindparam("period"))
-        .correlate(kpis)
-        .scalar_subquery()
-    )
+    if lateral:
+        latest = (
+            sa.select(earlier.c.period, earlier.c.value)
+            .where(earlier.c.kpi_id == kpis.c.id, earlier.c.period <= sa.bindparam("period"))
+            .order_by(earlier.c.period.desc())
+            .limit(1)
+            .lateral("latest")
+        )
+        source = kpis.outerjoin(latest, sa.true())
+    else:
+        latest_period = (
+            sa.select(sa.func.max(earlier.c.period))
+            .where(earlier.c.kpi_id == kpis.c.id, earlier.c.period <= sa.bindparam("period"))
+            .correlate(kpis)
+            .scalar_subquery()
+        )
+        latest = measurements
+        source = kpis.outerjoin(
+            measurements,
+            sa.and_(
+                measurements.c.kpi_id == kpis.c.id,
+                measurements.c.period == latest_period,
+            ),
+        )
     return (
         sa.select(
             kpis.c.id,
@@ -537,18 +563,10 @@ def _kpi_statement(single: bool):
             kpis.c.target_value,
             kpis.c.target_period,
             kpis.c.cadence,
-            measurements.c.period,
-            measurements.c.value,
+            latest.c.period,
+            latest.c.value,
         )
-        .select_from(
-            kpis.outerjoin(
-                measurements,
-                sa.and_(
-                    measurements.c.kpi_id == kpis.c.id,
-                    measurements.c.period == latest_period,
-                ),
-            )
-        )
+        .select_from(source)
         .where(_where_id(kpis.c.project_id, single))
         .order_by(kpis.c.name, kpis.c.id)
     )
@@ -563,7 +581,8 @@ def _kpis_with_latest(
     from crmphase.extensions import db
 
     params = _id_params(ids) | {"period": str(period)}
-    rows = db.session.execute(_kpi_statement(len(ids) == 1), params).all()
+    lateral = db.session.get_bind().dialect.name == "postgresql"
+    rows = db.session.execute(_kpi_statement(len(ids) == 1, lateral), params).all()
     kpis: dict[int, list[KpiInput]] = defaultdict(list)
     latest_periods: dict[int, Period] = {}
     for row in rows:
