@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app crmphase
 
-.PHONY: venv demo serve test lint format bench clean
+.PHONY: venv demo serve test lint format bench wheel clean
 
 venv: $(VENV)/.installed
 
@@ -33,5 +33,10 @@ format: venv
 bench: venv
 	$(BIN)/python bench/run.py --size S
 
+## make wheel: build dist/crmphase-*.whl (templates, static files and migrations inside)
+wheel: venv
+	rm -rf build  # setuptools would pack a stale build/lib too
+	$(BIN)/pip wheel --no-deps --wheel-dir dist .
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts build dist *.egg-info

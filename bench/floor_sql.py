@@ -640,7 +640,7 @@ def export_sheets(engine: str, period: str) -> list[tuple[str | None, tuple[str,
     p = {"period": period, "first": first_12, "start": start, "end": end}
 
     def moment(column: str) -> str:
-        # openpyxl takes naive datetimes only; the export turns them into local time too
+        # XlsxWriter takes naive datetimes only; the export turns them into local time too
         return f"({column} AT TIME ZONE 'UTC')" if engine == "postgres" else column
 
     money = (

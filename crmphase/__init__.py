@@ -6,31 +6,38 @@ from pathlib import Path
 
 from flask import Flask
 
-ROOT = Path(__file__).resolve().parent.parent
+from crmphase import (
+    api,
+    models,  # noqa: F401  (every model, for migrations and relationships)
+    web,
+)
+from crmphase.assets import MIGRATIONS, STATIC, TEMPLATES, installed_path
+from crmphase.auth.loaders import signed_in_user
+from crmphase.auth.views import apply_rate_limits
+from crmphase.blueprints import register_blueprints
+from crmphase.cli import register_cli
+from crmphase.config import instance_path, settings
+from crmphase.database import configure_sqlite
+from crmphase.extensions import csrf, db, login_manager, make_limiter, migrate
 
 
 def create_app(config: dict | None = None) -> Flask:
     """The application factory. ``config`` overrides settings (tests)."""
     app = Flask(
         __name__,
+        instance_path=instance_path(),
         instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(installed_path(TEMPLATES)),
+        static_folder=str(installed_path(STATIC)),
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-
-    from crmphase.config import settings
 
     app.config.from_mapping(settings(Path(app.instance_path)))
     if config:
         app.config.from_mapping(config)
 
-    from crmphase import models  # noqa: F401  (every model, for migrations and relationships)
-    from crmphase.database import configure_sqlite
-    from crmphase.extensions import csrf, db, login_manager, make_limiter, migrate
-
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(installed_path(MIGRATIONS)))
     csrf.init_app(app)
     limiter = make_limiter()
     limiter.init_app(app)
@@ -46,25 +53,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     @login_manager.user_loader
     def _load_user(user_id: str):
-        from crmphase.auth.services import signed_in_user
-
         user = signed_in_user(int(user_id))
         return user if user is not None and user.active else None  # deactivation signs out
 
-    from crmphase import api, web
-
     web.init_app(app)
     api.init_app(app)
-
-    from crmphase.blueprints import register_blueprints
-
     register_blueprints(app)
-
-    from crmphase.auth.views import apply_rate_limits
-
     apply_rate_limits(app)
-
-    from crmphase.cli import register_cli
-
     register_cli(app)
     return app

@@ -6,12 +6,12 @@ for a whole process; tests may also use :func:`frozen`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from crmphase import config
 from crmphase.periods import Period
 
 _override: datetime | None = None
@@ -33,7 +33,7 @@ def now() -> datetime:
     """The current instant, timezone-aware UTC."""
     if _override is not None:
         return _override
-    fixed = os.environ.get("CRMPHASE_NOW")
+    fixed = config.fixed_now()
     if fixed:
         return _parse(fixed)
     return datetime.now(UTC)
@@ -41,7 +41,7 @@ def now() -> datetime:
 
 def timezone() -> ZoneInfo:
     """The installation's timezone (``CRMPHASE_TIMEZONE``, default UTC)."""
-    return ZoneInfo(os.environ.get("CRMPHASE_TIMEZONE", "UTC"))
+    return ZoneInfo(config.timezone_name())
 
 
 def today() -> date:

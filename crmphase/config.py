@@ -1,7 +1,10 @@
-"""Settings read from the environment.
+"""Settings read from the environment: the one module that reads it.
 
 ``DATABASE_URL`` picks PostgreSQL (``postgresql://...`` through psycopg 3); without it the
-embedded SQLite database lives in ``instance/crmphase.sqlite3``.
+embedded SQLite database lives in the instance folder (``CRMPHASE_INSTANCE_PATH``, else
+Flask's default: ``instance/`` beside a checkout, ``<prefix>/var/crmphase-instance`` for an
+installed wheel). :func:`settings` is read once into ``app.config``; the clock and the job
+engine call the functions below each time, so a test may change them with monkeypatch.
 """
 
 from __future__ import annotations
@@ -16,6 +19,35 @@ def _flag(name: str, default: bool) -> bool:
     if value is None:
         return default
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def instance_path() -> str | None:
+    """The instance folder (``CRMPHASE_INSTANCE_PATH``, made absolute), or None for Flask's
+    default."""
+    value = os.environ.get("CRMPHASE_INSTANCE_PATH", "").strip()
+    return str(Path(value).expanduser().resolve()) if value else None
+
+
+def fixed_now() -> str | None:
+    """``CRMPHASE_NOW``: the ISO date-time that fixes the clock, or None for the real time."""
+    return os.environ.get("CRMPHASE_NOW") or None
+
+
+def timezone_name() -> str:
+    """``CRMPHASE_TIMEZONE``: the timezone of "today", periods and schedules (default UTC)."""
+    return os.environ.get("CRMPHASE_TIMEZONE", "UTC")
+
+
+def scheduler_lease_seconds(default: int) -> int:
+    """``CRMPHASE_SCHEDULER_LEASE_SECONDS``: how long a silent scheduler keeps the SQLite
+    lease, else the lock's ``default``."""
+    return int(os.environ.get("CRMPHASE_SCHEDULER_LEASE_SECONDS", str(default)))
+
+
+def job_stale_minutes() -> int:
+    """``CRMPHASE_JOB_STALE_MINUTES``: how long a run may stay "running" before another
+    runner may take it over (default 30)."""
+    return int(os.environ.get("CRMPHASE_JOB_STALE_MINUTES", "30"))
 
 
 def database_url(instance_path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
@@ -23,6 +24,10 @@ def apply_errors(form, exc: ValidationFailed) -> None:
             field.errors = [*list(field.errors), error.message]
         else:
             form.form_errors.append(f"{error.field}: {error.message}")
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: the CSRF token of a confirmation step (a confirmed POST)."""
 
 
 class MoneyField(StringField):

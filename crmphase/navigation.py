@@ -10,7 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app, request, url_for
+from flask import Flask, current_app, request, url_for
+from flask_login import current_user
+
+from crmphase.auth.rules import Action, can
+from crmphase.extensions import db
 
 
 @dataclass(frozen=True)
@@ -18,7 +22,7 @@ class NavEntry:
     label: str
     endpoint: str
     order: int = 50
-    roles: frozenset[str] | None = None  # None: every signed-in user
+    action: Action | None = None  # shown to whoever the policy lets do it; None: everyone
     url_kwargs: Callable[[object], dict] | None = None
     # A statement that counts something for the signed-in user (bound as ``:user_id``);
     # the navigation runs every entry's count in one statement.
@@ -69,12 +73,11 @@ def _counts_statement(entries: tuple[NavEntry, ...]):
 
 
 def navigation_for(user) -> list[dict]:
-    from crmphase.extensions import db
-
+    """The main navigation of ``user``: the entries the policy lets them use, with counts."""
     shown = [
         entry
         for entry in sorted(NAV_ENTRIES.values(), key=lambda e: (e.order, e.label))
-        if entry.roles is None or user.role in entry.roles
+        if entry.action is None or can(user, entry.action)
     ]
     counted = tuple(entry for entry in shown if entry.count)
     counts = {}
@@ -102,9 +105,7 @@ def project_tabs() -> list[ProjectTab]:
     return sorted(PROJECT_TABS.values(), key=lambda t: (t.order, t.label))
 
 
-def init_app(app) -> None:
-    from flask_login import current_user
-
+def init_app(app: Flask) -> None:
     app.jinja_env.globals["navigation"] = lambda: navigation_for(current_user)
     app.jinja_env.globals["project_tabs"] = project_tabs
 
@@ -117,7 +118,7 @@ add_nav(
         "My projects",
         "programs.project_list",
         order=11,
-        roles=frozenset({"manager"}),
+        action=Action.PROJECT_LIST_OWN,
         url_kwargs=lambda user: {"mine": "1"},
     )
 )

@@ -8,9 +8,12 @@ from decimal import Decimal
 import sqlalchemy.exc
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from crmphase.api.problems import flatten_messages, from_domain_error, problem
+from crmphase import navigation
+from crmphase.api.problems import flatten_messages, from_domain_error, problem, unauthorized
+from crmphase.auth.policy import may
 from crmphase.errors import DomainError
 from crmphase.extensions import db
 
@@ -40,8 +43,6 @@ def handle_http_exception(error: HTTPException):
                 errors=flatten_messages(data["messages"]),
             )
         if error.code == 401:
-            from crmphase.api.problems import unauthorized
-
             return unauthorized()
         detail = error.description if isinstance(error.description, str) else ""
         # keep the headers the error carries (Allow on a 405, Retry-After on a 429)
@@ -153,8 +154,6 @@ def init_app(app: Flask) -> None:
     if proxies > 0:
         # Behind a TLS-terminating proxy: the client's address (for login rate limits) and
         # https (for HSTS and secure cookies) come from the proxy's headers, and only then.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(InternalServerError, _internal_error)
@@ -168,7 +167,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["number"] = number
     app.jinja_env.globals["currency"] = app.config["CRMPHASE_CURRENCY"]
-
-    from crmphase import navigation
-
+    app.jinja_env.globals["may"] = may
     navigation.init_app(app)

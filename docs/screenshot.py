@@ -38,7 +38,7 @@ def build_app(workdir: Path):
     from flask_migrate import upgrade
 
     from crmphase import clock, create_app
-    from crmphase.demo_data import load_demo
+    from crmphase.demo import load_demo
 
     app = create_app(
         {
@@ -75,7 +75,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
 
-    from crmphase.demo_data import DEMO_PASSWORD, USERS
+    from crmphase.demo.portfolio import DEMO_PASSWORD, USERS
 
     crmo = next(email for email, _name, role in USERS if role == "crmo")
     with tempfile.TemporaryDirectory() as tmp:

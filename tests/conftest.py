@@ -1,9 +1,9 @@
 """Fixtures: a migrated database (SQLite, or PostgreSQL via TEST_DATABASE_URL), per-test
-rollback, clients for pages and the API, and factories that return callables."""
+rollback, clients for pages and the API, a local SMTP server; the factories (fixtures that
+return callables) are in ``tests/factories/``."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import secrets
 import tempfile
@@ -12,25 +12,32 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 os.environ.setdefault("SECRET_KEY", "test-" + secrets.token_hex(8))
 
-from crmphase import create_app
-from crmphase.extensions import db as _db
+# The factories are plugins (below) that this module also imports: rewrite their asserts.
+pytest.register_assert_rewrite("tests.factories")
+
+from crmphase import create_app  # noqa: E402
+from crmphase.extensions import db as _db  # noqa: E402
+from tests.factories.apps import (  # noqa: E402
+    admin_url,
+    create_postgres_database,
+    drop_postgres_database,
+)
+from tests.factories.auth import PASSWORD, make_token  # noqa: E402
 
 pytest_plugins = [
-    "tests.factories",
-    "tests.factories_dashboard",
-    "tests.factories_exports",
-    "tests.factories_gates",
-    "tests.factories_jobs",
-    "tests.factories_metrics",
-    "tests.factories_trust",
-    "tests.factories_bench",
+    "tests.factories.auth",
+    "tests.factories.programs",
+    "tests.factories.phases",
+    "tests.factories.metrics",
+    "tests.factories.notifications",
+    "tests.factories.jobs",
+    "tests.factories.exports",
+    "tests.factories.scenarios",
+    "tests.factories.apps",
 ]
-
-PASSWORD = "correct horse battery staple"
 
 
 def _postgres_url() -> str | None:
@@ -38,37 +45,9 @@ def _postgres_url() -> str | None:
     return url if url.startswith(("postgres://", "postgresql")) else None
 
 
-def _admin_url(url: str) -> sa.URL:
-    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
-    return parsed.set(drivername="postgresql+psycopg")
-
-
-def create_postgres_database(base_url: str, name: str) -> str:
-    """Create database ``name`` on the server of ``base_url``; return its SQLAlchemy URL."""
-    admin = _admin_url(base_url)
-    engine = sa.create_engine(admin.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    finally:
-        engine.dispose()
-    return admin.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_postgres_database(base_url: str, name: str) -> None:
-    admin = _admin_url(base_url)
-    engine = sa.create_engine(admin.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        engine.dispose()
-
-
 def _check_postgres(url: str) -> None:
     try:
-        engine = sa.create_engine(_admin_url(url).set(database="postgres"))
+        engine = sa.create_engine(admin_url(url).set(database="postgres"))
         with engine.connect():
             pass
         engine.dispose()
@@ -231,8 +210,6 @@ class ApiClient:
 @pytest.fixture
 def api(app, db, make_user):
     """``api(user_or_role)`` → an API client authenticated as that user (None: anonymous)."""
-    from crmphase.auth.services import issue_token
-
     tokens: dict[int, str] = {}
 
     def for_user(who=None) -> ApiClient:
@@ -240,7 +217,7 @@ def api(app, db, make_user):
             return ApiClient(app.test_client(), None)
         user = make_user(role=who) if isinstance(who, str) else who
         if user.id not in tokens:
-            tokens[user.id] = issue_token(user, "test")
+            tokens[user.id] = make_token(user)
         return ApiClient(app.test_client(), tokens[user.id])
 
     return for_user
@@ -266,13 +243,6 @@ def page_client(app, db, login):
         return login(app.test_client(), user)
 
     return make
-
-
-_counter = itertools.count(1)
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix} {next(_counter)}"
 
 
 @pytest.fixture
@@ -309,3 +279,48 @@ def artifacts_dir() -> Path:
 def tmp_dir() -> Iterator[Path]:
     with tempfile.TemporaryDirectory() as name:
         yield Path(name)
+
+
+class Inbox:
+    """What the local SMTP server received, as parsed messages."""
+
+    def __init__(self):
+        self.messages = []
+        self.refuse: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler API
+        from email import message_from_bytes, policy
+
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((envelope.rcpt_tos, message))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server on 127.0.0.1 (random port); the app is configured to use it."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    saved = {k: app.config[k] for k in ("MAIL_SMTP_HOST", "MAIL_SMTP_PORT", "MAIL_FROM")}
+    app.config.update(
+        MAIL_SMTP_HOST="127.0.0.1", MAIL_SMTP_PORT=port, MAIL_FROM="crmphase@example.com"
+    )
+    try:
+        yield inbox
+    finally:
+        app.config.update(saved)
+        controller.stop()

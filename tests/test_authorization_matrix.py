@@ -17,7 +17,7 @@ from flask import g
 from crmphase import create_app
 from crmphase.auth.policy import PUBLIC_ENDPOINTS, ROLES_FOR, Action
 from crmphase.auth.roles import Role
-from tests.factories_trust import build_path
+from tests.factories.apps import build_path
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -104,29 +104,24 @@ def test_policies_name_real_actions(app):
 
 
 @pytest.fixture
-def world(db, make_user, make_program, make_project):
+def world(db, make_user, make_program, make_project, make_kpi, make_token):
     """Real objects for URL parameters: a program, a project managed by someone else,
     a KPI, a token of another user; and one user per role."""
-    from crmphase.auth.services import issue_token
-    from crmphase.metrics.models import Kpi
-
     users = {role.value: make_user(role.value) for role in Role}
     outsider = make_user("manager")
     program = make_program()
     project = make_project(program=program, manager=outsider)
-    kpi = Kpi(
-        project_id=project.id,
+    kpi = make_kpi(
+        project,
         name="Cost per campaign",
+        unit="",
         direction="down",
         baseline_value=100,
-        baseline_period="2026-01",
         target_value=80,
         target_period="2026-06",
         owner_id=outsider.id,
     )
-    db.session.add(kpi)
-    db.session.commit()
-    issue_token(outsider, "someone else's")
+    make_token(outsider, "someone else's")
     known = {
         "program_id": program.id,
         "project_id": project.id,
@@ -144,7 +139,7 @@ def world(db, make_user, make_program, make_project):
             stem = stem.removesuffix("s")
             known.setdefault(f"{stem}_id", first)
             known.setdefault(f"{stem.split('_')[-1]}_id", first)
-    tokens = {role: issue_token(user, "matrix") for role, user in users.items()}
+    tokens = {role: make_token(user, "matrix") for role, user in users.items()}
     return users, tokens, known
 
 

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from tests.factories_trust import pg_admin_execute
+from tests.factories.apps import pg_admin_execute
 
 pytestmark = pytest.mark.slow
 

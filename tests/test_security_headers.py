@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from crmphase import ROOT
+from crmphase.assets import TEMPLATES, installed_path
 from crmphase.web import CONTENT_SECURITY_POLICY
 
-TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
+TEMPLATE_FOLDER = installed_path(TEMPLATES)
+TEMPLATE_FILES = sorted(TEMPLATE_FOLDER.rglob("*.html"))
 
 
 def _directives(policy: str) -> dict[str, list[str]]:
@@ -69,7 +70,7 @@ def test_every_template_compiles(app):
         app.jinja_env.get_template(name)
 
 
-@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(ROOT / "templates")))
+@pytest.mark.parametrize("path", TEMPLATE_FILES, ids=lambda p: str(p.relative_to(TEMPLATE_FOLDER)))
 def test_templates_hold_nothing_the_policy_would_block(path: Path):
     """What the CSP refuses in a browser, refused here first: inline <script> blocks,
     <style> blocks, style="..." attributes, on*="..." handlers, javascript: URLs, and

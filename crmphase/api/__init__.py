@@ -58,7 +58,7 @@ def authenticate_bearer() -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        from crmphase.auth.services import user_for_token
+        from crmphase.auth.loaders import user_for_token
 
         g.api_user = user_for_token(token.strip())
 

@@ -11,6 +11,7 @@ def api_blueprints() -> list:
     from crmphase.exports.api import blp as exports_blp
     from crmphase.jobs.api import blp as jobs_blp
     from crmphase.metrics.api import blp as metrics_blp
+    from crmphase.notifications.api import blp as notifications_blp
     from crmphase.phases.api import blp as gates_blp
     from crmphase.programs.api import blp as programs_blp
 
@@ -20,6 +21,7 @@ def api_blueprints() -> list:
         metrics_blp,
         dashboard_blp,
         jobs_blp,
+        notifications_blp,
         exports_blp,
         tokens_blp,
     ]

@@ -10,7 +10,8 @@ from crmphase.audit.models import Event
 from crmphase.extensions import db
 
 
-def _plain(value):
+def plain_values(value):
+    """``value`` as JSON holds it: decimals as strings, dates ISO, enums by value, nested."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime | date):
@@ -18,9 +19,9 @@ def _plain(value):
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_values(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
-        return [_plain(v) for v in value]
+        return [plain_values(v) for v in value]
     return value
 
 
@@ -49,8 +50,8 @@ def record_event(
         subject_id=subject_id,
         project_id=project_id,
         program_id=program_id,
-        before=_plain(before) if before is not None else None,
-        after=_plain(after) if after is not None else None,
+        before=plain_values(before) if before is not None else None,
+        after=plain_values(after) if after is not None else None,
     )
     db.session.add(event)
     return event

@@ -5,7 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from crmphase.api.fields import PageQuery, page_body, page_schema
-from crmphase.auth import services
+from crmphase.auth import loaders, services
 from crmphase.auth.policy import Action, authorize, can, current_actor, permission_required
 from crmphase.extensions import db
 
@@ -49,7 +49,7 @@ class Tokens(MethodView):
         """Your tokens, newest first; the CRMO sees everyone's. Revoked tokens stay listed."""
         actor = current_actor()
         user_id = args["user_id"] if can(actor, Action.TOKEN_MANAGE_ANY) else actor.id
-        query = services.token_query(user_id=user_id)
+        query = loaders.token_query(user_id=user_id)
         return page_body(
             db.paginate(query, page=args["page"], per_page=args["per_page"], error_out=False)
         )
@@ -70,6 +70,6 @@ class TokenItem(MethodView):
     @blp.response(204)
     def delete(self, token_id):
         """Revoke a token (yours; the CRMO may revoke anyone's). Idempotent."""
-        token = services.get_token(token_id)
+        token = loaders.get_token(token_id)
         authorize(Action.TOKEN_OWN, token)
         services.revoke_token(token.id, current_actor())

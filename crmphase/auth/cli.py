@@ -5,9 +5,10 @@ import sys
 import click
 from flask import Flask
 
-from crmphase.auth import services
+from crmphase.auth import loaders, services
 from crmphase.auth.roles import Role
 from crmphase.errors import ValidationFailed
+from crmphase.extensions import db
 
 
 @click.group("users", help="Create users and issue their API tokens.")
@@ -33,7 +34,7 @@ def create_user(email, role, name, password_stdin):
 @click.argument("email")
 @click.option("--name", default="cli", help="A label to recognise the token by.")
 def issue_token(email, name):
-    user = services.user_by_email(email)
+    user = loaders.user_by_email(email)
     if user is None:
         raise click.ClickException(f"no user with email {email}")
     click.echo(services.issue_token(user, name))
@@ -41,12 +42,7 @@ def issue_token(email, name):
 
 @users_cli.command("list", help="List users and their roles.")
 def list_users():
-    import sqlalchemy as sa
-
-    from crmphase.auth.models import User
-    from crmphase.extensions import db
-
-    for user in db.session.scalars(sa.select(User).order_by(User.email)):
+    for user in db.session.scalars(loaders.users_query()):
         click.echo(f"{user.email}\t{user.role}\t{'active' if user.active else 'inactive'}")
 
 

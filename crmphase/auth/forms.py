@@ -1,5 +1,7 @@
+"""The sign-in form and the API token form."""
+
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 
@@ -9,3 +11,7 @@ class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     remember = BooleanField("Keep me signed in")
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("give the token a name"), Length(max=80)])

@@ -1,4 +1,6 @@
-"""Password hashing with Argon2id."""
+"""Password hashing with Argon2id, and the digest API tokens are stored as."""
+
+import hashlib
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -9,6 +11,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 MIN_PASSWORD_LENGTH = 10
+TOKEN_PREFIX = "crm_"
 
 
 def hash_password(password: str) -> str:
@@ -24,3 +27,9 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+def token_digest(token: str) -> str:
+    """The SHA-256 digest an API token is stored and looked up by (random tokens need no
+    slow hash)."""
+    return hashlib.sha256(token.encode()).hexdigest()

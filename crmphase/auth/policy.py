@@ -1,132 +1,47 @@
-"""Who may do what (SPEC §1). The one place where authorization is decided.
+"""Who may do what (SPEC §1), applied to requests.
 
-Pages and API endpoints declare their action with :func:`permission_required` (or
-:func:`public`); views then call :func:`authorize` with the object when the answer depends
-on it. The authorization-matrix test walks every route and fails on one without a policy.
+The answers come from :mod:`crmphase.auth.rules` (pure, no Flask); this module asks them
+for the current request. Pages and API endpoints declare their action with
+:func:`permission_required` (or :func:`public`); views then call :func:`authorize` with the
+object when the answer depends on it. The authorization-matrix test walks every route and
+fails on one without a policy. The rules' names are importable from here too, so a view
+needs one import for its policy.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from functools import wraps
 
 from flask import g, has_request_context, redirect, request, url_for
 from flask_login import AnonymousUserMixin, current_user
 
-from crmphase.auth.roles import Role
+from crmphase.api.problems import unauthorized
+from crmphase.auth.rules import (
+    PUBLIC_ENDPOINTS,
+    ROLES_FOR,
+    Action,
+    can,
+    explain_refusal,
+    role_allows,
+    roles_for,
+)
 from crmphase.errors import Forbidden
 
-
-class Action(enum.StrEnum):
-    READ = "read"
-    PROGRAM_MANAGE = "program.manage"
-    USER_MANAGE = "user.manage"
-    PROJECT_CREATE = "project.create"
-    PROJECT_EDIT = "project.edit"
-    GATE_CRITERION = "gate.criterion"
-    GATE_REVIEW_REQUEST = "gate.review.request"
-    GATE_DECIDE = "gate.decide"
-    GATE_REOPEN = "gate.reopen"
-    KPI_EDIT = "kpi.edit"
-    MEASUREMENT_RECORD = "measurement.record"
-    MONEY_EDIT = "money.edit"
-    MEASUREMENT_IMPORT = "measurement.import"
-    JOB_RUN = "job.run"
-    JOB_READ = "job.read"
-    EXPORT_READ = "export.read"
-    EXPORT_BUILD = "export.build"
-    TOKEN_OWN = "token.own"
-    TOKEN_MANAGE_ANY = "token.manage_any"
-
-
-ALL = frozenset(Role)
-CHANGERS = frozenset({Role.CRMO, Role.MANAGER})
-
-# Which roles may attempt an action at all; object rules below narrow it further.
-ROLES_FOR: dict[Action, frozenset[Role]] = {
-    Action.READ: ALL,
-    Action.PROGRAM_MANAGE: frozenset({Role.CRMO}),
-    Action.USER_MANAGE: frozenset({Role.CRMO}),
-    Action.PROJECT_CREATE: CHANGERS,
-    Action.PROJECT_EDIT: CHANGERS,
-    Action.GATE_CRITERION: CHANGERS,
-    Action.GATE_REVIEW_REQUEST: CHANGERS,
-    Action.GATE_DECIDE: frozenset({Role.CRMO, Role.STEERING}),
-    Action.GATE_REOPEN: frozenset({Role.CRMO}),
-    Action.KPI_EDIT: CHANGERS,
-    Action.MEASUREMENT_RECORD: ALL - {Role.VIEWER},
-    Action.MONEY_EDIT: CHANGERS,
-    Action.MEASUREMENT_IMPORT: CHANGERS,
-    Action.JOB_RUN: frozenset({Role.CRMO}),
-    Action.JOB_READ: frozenset({Role.CRMO}),
-    Action.EXPORT_READ: frozenset({Role.CRMO, Role.STEERING, Role.VIEWER}),
-    Action.EXPORT_BUILD: frozenset({Role.CRMO, Role.STEERING}),
-    Action.TOKEN_OWN: ALL,
-    Action.TOKEN_MANAGE_ANY: frozenset({Role.CRMO}),
-}
-
-# Endpoints registered by libraries rather than by our views, open to anonymous visitors:
-# the static files and the OpenAPI document (it holds no data). Every other endpoint
-# declares its policy on the view; the authorization-matrix test enforces both.
-PUBLIC_ENDPOINTS = frozenset({"static", "api-docs.openapi_json"})
-
-CLOSED_STATES = ("killed", "retired")
-PROJECT_CHANGES = {
-    Action.PROJECT_EDIT,
-    Action.GATE_CRITERION,
-    Action.GATE_REVIEW_REQUEST,
-    Action.KPI_EDIT,
-    Action.MONEY_EDIT,
-    Action.MEASUREMENT_RECORD,
-}
-
-
-def _project_of(obj):
-    """The project an object belongs to (a project, a KPI with ``.project``, ...)."""
-    if obj is None:
-        return None
-    if hasattr(obj, "manager_id"):
-        return obj
-    return getattr(obj, "project", None)
-
-
-def role_allows(user, action: Action) -> bool:
-    return (
-        bool(user) and getattr(user, "is_authenticated", False) and (user.role in ROLES_FOR[action])
-    )
-
-
-def explain_refusal(user, action: Action, obj=None) -> str | None:
-    """Why ``user`` may not do ``action`` to ``obj``, or None when allowed."""
-    if not role_allows(user, action):
-        return f"your role ({getattr(user, 'role', 'anonymous')}) may not {action.value}"
-    project = _project_of(obj)
-    if action in PROJECT_CHANGES and project is not None:
-        if project.state in CLOSED_STATES and user.role != Role.CRMO:
-            return f"the project is {project.state}; only the CRMO can change it"
-        if user.role == Role.CRMO:
-            return None
-        if action == Action.MEASUREMENT_RECORD and getattr(obj, "owner_id", None) == user.id:
-            return None
-        if project.manager_id != user.id:
-            return "only the project's manager or the CRMO can change this project"
-    others_token = (
-        action == Action.TOKEN_OWN
-        and hasattr(obj, "token_hash")
-        and obj.user_id != user.id
-        and user.role not in ROLES_FOR[Action.TOKEN_MANAGE_ANY]
-    )
-    if others_token:
-        return "only the token's owner or the CRMO can change this token"
-    deciding = action in (Action.GATE_DECIDE, Action.GATE_REOPEN)
-    if deciding and project is not None and project.manager_id == user.id:
-        return "nobody decides a gate of a project they manage"
-    return None
-
-
-def can(user, action: Action, obj=None) -> bool:
-    return explain_refusal(user, action, obj) is None
+__all__ = [
+    "PUBLIC_ENDPOINTS",
+    "ROLES_FOR",
+    "Action",
+    "authorize",
+    "can",
+    "current_actor",
+    "explain_refusal",
+    "may",
+    "permission_required",
+    "public",
+    "role_allows",
+    "roles_for",
+]
 
 
 def authorize(action: Action, obj=None, user=None) -> None:
@@ -135,6 +50,12 @@ def authorize(action: Action, obj=None, user=None) -> None:
     reason = explain_refusal(user, action, obj)
     if reason:
         raise Forbidden(reason)
+
+
+def may(action: str, obj=None) -> bool:
+    """Whether the current user may do ``action`` (its name, as templates write it:
+    ``may("job.run")``) to ``obj``."""
+    return can(current_actor(), Action(action), obj)
 
 
 def current_actor():
@@ -166,8 +87,6 @@ def permission_required(action: Action, **by_method: Action) -> Callable:
             user = current_actor()
             if not getattr(user, "is_authenticated", False):
                 if _is_api_request():
-                    from crmphase.api.problems import unauthorized
-
                     return unauthorized()
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             if not role_allows(user, required):

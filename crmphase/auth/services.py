@@ -1,27 +1,31 @@
-"""Creating users, signing in, issuing and revoking API tokens."""
+"""Every write of users and tokens: creating users, signing in (counting failures), issuing
+and revoking API tokens, changing passwords. Reads are in :mod:`crmphase.auth.loaders`."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 
 import sqlalchemy as sa
+from flask import current_app
+from limits.storage import storage_from_string
 
 from crmphase import clock
 from crmphase.audit.services import record_event
+from crmphase.auth.loaders import get_token, normalise_email, user_by_email
 from crmphase.auth.models import ApiToken, User
-from crmphase.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from crmphase.auth.passwords import (
+    MIN_PASSWORD_LENGTH,
+    TOKEN_PREFIX,
+    hash_password,
+    token_digest,
+    verify_password,
+)
 from crmphase.auth.roles import Role
-from crmphase.errors import FieldErrors, NotFound, ValidationFailed
+from crmphase.errors import FieldErrors, ValidationFailed
 from crmphase.extensions import db
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-TOKEN_PREFIX = "crm_"
-
-
-def normalise_email(email: str) -> str:
-    return (email or "").strip().lower()
 
 
 def create_user(email: str, role: str, password: str | None, *, name: str = "", actor=None) -> User:
@@ -50,10 +54,6 @@ def create_user(email: str, role: str, password: str | None, *, name: str = "", 
     return user
 
 
-def user_by_email(email: str) -> User | None:
-    return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
-
-
 def authenticate(email: str, password: str) -> User | None:
     """The active user with these credentials, or None. Same cost whether or not the
     email exists, so that the answer and its timing reveal nothing. A failure is counted
@@ -74,9 +74,6 @@ def _failure_counter():
     """The counter store of login failures: the rate limiter's storage (memory, or Redis
     when ``CRMPHASE_RATELIMIT_STORAGE`` points there), so that every gunicorn worker
     counts the same failures."""
-    from flask import current_app
-    from limits.storage import storage_from_string
-
     store = current_app.extensions.get("crmphase_login_failures")
     if store is None:
         store = storage_from_string(
@@ -90,11 +87,9 @@ def _failure_counter():
 def count_login_failure(email: str, user: User | None) -> int:
     """Count one failed sign-in for ``email``; the burst's fifth failure within 15 minutes
     writes one ``auth.login_failures`` event (for known and unknown emails alike)."""
-    from flask import current_app
-
     email = normalise_email(email)[:254]
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
-    key = f"{prefix}crmphase/login-failures/{_digest(email)}"
+    key = f"{prefix}crmphase/login-failures/{token_digest(email)}"
     try:
         failures = _failure_counter().incr(key, LOGIN_FAILURE_WINDOW_SECONDS)
     except Exception:  # the counter store is down: signing in must still work
@@ -117,14 +112,16 @@ def count_login_failure(email: str, user: User | None) -> int:
     return failures
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def issue_token(user: User, name: str = "cli", actor=None) -> str:
     """Create a bearer token for ``user``; return the plain token (shown once)."""
+    return _issue_token(user, name, actor)[1]
+
+
+def _issue_token(user: User, name: str, actor) -> tuple[ApiToken, str]:
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name[:80], token_hash=_digest(plain), prefix=plain[:10])
+    token = ApiToken(
+        user_id=user.id, name=name[:80], token_hash=token_digest(plain), prefix=plain[:10]
+    )
     db.session.add(token)
     db.session.flush()
     record_event(
@@ -135,36 +132,7 @@ def issue_token(user: User, name: str = "cli", actor=None) -> str:
         after={"user": user.email, "name": name},
     )
     db.session.commit()
-    return plain
-
-
-# Every page loads its signed-in user: built once (cheaper than ``Session.get``).
-_USER_BY_ID = sa.select(User).where(User.id == sa.bindparam("user_id"))
-
-
-def signed_in_user(user_id: int) -> User | None:
-    """The user a session cookie names, or None if there is no such user."""
-    return db.session.scalar(_USER_BY_ID, {"user_id": user_id})
-
-
-# Every API request runs this: built once, with the token's hash as a bound parameter.
-# The user alone is the entity loaded (joining the token row in as a second entity costs
-# every API request about a fifth of its authentication).
-_USER_OF_UNREVOKED_TOKEN = (
-    sa.select(User)
-    .join(ApiToken, ApiToken.user_id == User.id)
-    .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None))
-)
-
-
-def user_for_token(plain: str) -> User | None:
-    """The active user owning this unrevoked token, or None."""
-    if not plain or not plain.startswith(TOKEN_PREFIX):
-        return None
-    user = db.session.scalar(_USER_OF_UNREVOKED_TOKEN, {"token_hash": _digest(plain)})
-    if user is None or not user.active:
-        return None
-    return user
+    return token, plain
 
 
 def create_own_token(actor: User, name: str) -> tuple[ApiToken, str]:
@@ -177,30 +145,7 @@ def create_own_token(actor: User, name: str) -> tuple[ApiToken, str]:
     elif len(name) > 80:
         errors.add("name", "use at most 80 characters")
     errors.raise_if_any()
-    plain = issue_token(actor, name, actor=actor)
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _digest(plain)))
-    return token, plain
-
-
-def get_token(token_id: int) -> ApiToken:
-    token = db.session.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound(f"no token {token_id}")
-    return token
-
-
-def token_query(*, user_id: int | None = None):
-    """Tokens, newest first, with their owners; only ``user_id``'s when given."""
-    from sqlalchemy.orm import selectinload
-
-    query = (
-        sa.select(ApiToken)
-        .options(selectinload(ApiToken.user))
-        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())
-    )
-    if user_id is not None:
-        query = query.where(ApiToken.user_id == user_id)
-    return query
+    return _issue_token(actor, name, actor)
 
 
 def revoke_token(token_id: int, actor) -> ApiToken:

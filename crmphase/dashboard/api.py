@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from crmphase import clock
 from crmphase.api.fields import page_body
 from crmphase.auth.policy import Action, permission_required
-from crmphase.dashboard import queries
+from crmphase.dashboard import loaders
 from crmphase.dashboard.rules import DashboardFilters
 from crmphase.dashboard.schemas import (
     DashboardProgramPage,
@@ -47,7 +47,7 @@ def _dashboard_filters(args) -> DashboardFilters:
     )
 
 
-def dashboard_body(d: queries.Dashboard) -> dict:
+def dashboard_body(d: loaders.Dashboard) -> dict:
     """The dashboard as the plain structure :class:`DashboardSchema` serialises."""
     return {
         "period": d.filters.period,
@@ -105,7 +105,7 @@ class DashboardResource(MethodView):
         one program or department. Money, coverage and KPI figures come from the period's
         ROI snapshots; the funnel, ownership and reviews from the projects as they stand."""
         filters = _dashboard_filters(args)
-        return dashboard_body(queries.build_dashboard(filters, today=clock.today()))
+        return dashboard_body(loaders.build_dashboard(filters, today=clock.today()))
 
 
 @blp.route("/dashboard/programs")
@@ -117,6 +117,6 @@ class DashboardPrograms(MethodView):
     def get(self, args):
         """Every program's totals for a period (the dashboard shows the ten largest), by
         name, a page at a time; the same filters as the dashboard."""
-        page = queries.program_totals_page(_dashboard_filters(args), args["page"], args["per_page"])
+        page = loaders.program_totals_page(_dashboard_filters(args), args["page"], args["per_page"])
         page.items = [_program_totals(row) for row in page.items]
         return page_body(page)

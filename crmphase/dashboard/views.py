@@ -5,21 +5,14 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from crmphase import clock
 from crmphase.auth.policy import Action, current_actor, permission_required, public
-from crmphase.dashboard import charts, queries
+from crmphase.dashboard import charts, loaders
 from crmphase.dashboard.rules import DEPARTMENTS, ParsedFilters, parse_filters
 from crmphase.errors import ValidationFailed
 from crmphase.extensions import db
 from crmphase.metrics.kpi_tally import KPI_STATUSES
-from crmphase.programs.models import DEPARTMENT_LABELS, Program
+from crmphase.programs.models import DEPARTMENT_LABELS
 
 bp = Blueprint("dashboard", __name__)
-
-
-def _programs() -> list[tuple[int, str]]:
-    return [
-        tuple(row)
-        for row in db.session.execute(sa.select(Program.id, Program.name).order_by(Program.name))
-    ]
 
 
 def _filters(programs) -> ParsedFilters:
@@ -60,9 +53,9 @@ def _render(template: str, parsed: ParsedFilters, programs, **context):
 @bp.route("/")
 @permission_required(Action.READ)
 def index():
-    programs = _programs()
+    programs = loaders.program_choices()
     parsed = _filters(programs)
-    dashboard = queries.build_dashboard(parsed.filters, today=clock.today(), user=current_actor())
+    dashboard = loaders.build_dashboard(parsed.filters, today=clock.today(), user=current_actor())
     figures = {
         "roi": charts.roi_by_program(dashboard.roi_trend),
         "money": charts.benefit_against_cost(dashboard.money_trend),
@@ -75,7 +68,7 @@ def index():
 
 def _list_page(template: str, build):
     """A dashboard list: filters from the URL, rows from ``build(filters)``, paginated."""
-    programs = _programs()
+    programs = loaders.program_choices()
     parsed = _filters(programs)
     per_page = current_app.config["PER_PAGE"]
     page = build(parsed.filters, _page(), per_page)
@@ -87,14 +80,14 @@ def _list_page(template: str, build):
 def snapshots():
     return _list_page(
         "dashboard/snapshots.html",
-        lambda f, page, n: queries.paginate_rows(queries.snapshots_query(f), page, n),
+        lambda f, page, n: loaders.paginate_rows(loaders.snapshots_query(f), page, n),
     )
 
 
 @bp.route("/dashboard/programs")
 @permission_required(Action.READ)
 def programs():
-    return _list_page("dashboard/programs.html", queries.program_totals_page)
+    return _list_page("dashboard/programs.html", loaders.program_totals_page)
 
 
 @bp.route("/dashboard/unmeasured")
@@ -103,8 +96,8 @@ def unmeasured():
     manager_id = current_actor().id if request.args.get("mine") == "1" else None
     return _list_page(
         "dashboard/unmeasured.html",
-        lambda f, page, n: queries.paginate_rows(
-            queries.unmeasured_query(f, manager_id=manager_id), page, n
+        lambda f, page, n: loaders.paginate_rows(
+            loaders.unmeasured_query(f, manager_id=manager_id), page, n
         ),
     )
 
@@ -118,8 +111,8 @@ def off_track():
         raise ValidationFailed.one("status", f"'{status}' is not one of {', '.join(KPI_STATUSES)}")
     return _list_page(
         "dashboard/off_track.html",
-        lambda f, page, n: queries.paginate_list(
-            queries.off_track_kpis(queries.kpi_details_of_period(f), status), page, n
+        lambda f, page, n: loaders.paginate_list(
+            loaders.off_track_kpis(loaders.kpi_details_of_period(f), status), page, n
         ),
     )
 
@@ -129,7 +122,7 @@ def off_track():
 def overruns():
     return _list_page(
         "dashboard/overruns.html",
-        lambda f, page, n: queries.paginate_rows(queries.overruns_query(f), page, n),
+        lambda f, page, n: loaders.paginate_rows(loaders.overruns_query(f), page, n),
     )
 
 
@@ -140,8 +133,8 @@ def reviews():
     today = clock.today()
 
     def build(f, page, n):
-        rows = queries.paginate_rows(queries.pending_reviews_query(f, decider=decider), page, n)
-        rows.items = queries.with_age(rows.items, "requested_at", today)
+        rows = loaders.paginate_rows(loaders.pending_reviews_query(f, decider=decider), page, n)
+        rows.items = loaders.with_age(rows.items, "requested_at", today)
         return rows
 
     return _list_page("dashboard/reviews.html", build)
@@ -153,8 +146,8 @@ def overdue_reviews():
     today = clock.today()
 
     def build(f, page, n):
-        rows = queries.paginate_rows(queries.overdue_reviews_query(f, today), page, n)
-        rows.items = queries.with_age(rows.items, "since", today)
+        rows = loaders.paginate_rows(loaders.overdue_reviews_query(f, today), page, n)
+        rows.items = loaders.with_age(rows.items, "since", today)
         return rows
 
     return _list_page("dashboard/overdue_reviews.html", build)

@@ -8,7 +8,7 @@ from crmphase import clock
 from crmphase.api.fields import page_body
 from crmphase.auth.policy import Action, authorize, current_actor, permission_required
 from crmphase.errors import NotFound
-from crmphase.exports import services
+from crmphase.exports import loaders, services
 from crmphase.exports.schemas import (
     BuildSchema,
     ExportFileSchema,
@@ -75,7 +75,7 @@ class Exports(MethodView):
     def get(self, args):
         """Exports kept on the server (by the scheduler or built by hand), newest first."""
         period = str(args["period"]) if args.get("period") else None
-        query = services.export_query(period)
+        query = loaders.export_query(period)
         return page_body(
             db.paginate(query, page=args["page"], per_page=args["per_page"], error_out=False)
         )
@@ -88,8 +88,8 @@ class ExportFileDownload(MethodView):
     @blp.doc(responses={"200": FILE_RESPONSES})
     def get(self, export_id):
         """Download a kept export."""
-        row = services.get_export(export_id)
-        path = services.stored_path(row)
+        row = loaders.get_export(export_id)
+        path = loaders.stored_path(row)
         if path is None:
             raise NotFound(f"the file {row.filename} is no longer on the server; build it again")
         return send_file(

@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 from flask import Flask
 
+from crmphase import clock
 from crmphase.errors import ValidationFailed
+from crmphase.exports import loaders, services
 from crmphase.exports.models import EXPORT_FORMATS
 
 
@@ -34,9 +36,6 @@ def export_cli():
     help="The file to write.",
 )
 def monthly_review(period, fmt, out: Path):
-    from crmphase import clock
-    from crmphase.exports import services
-
     try:
         reviewed = services.check_reviewable(
             services.parse_period(period) if period else clock.last_complete_period()
@@ -52,7 +51,8 @@ def monthly_review(period, fmt, out: Path):
     try:
         with (
             click.progressbar(
-                length=services.steps(reviewed, fmt), label=f"Monthly review {reviewed} ({fmt})"
+                length=loaders.review_steps(reviewed, fmt),
+                label=f"Monthly review {reviewed} ({fmt})",
             ) as bar,
             open(temporary, "wb") as handle,
         ):

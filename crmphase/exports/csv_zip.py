@@ -15,8 +15,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import IO
 
-from crmphase.exports import data
-from crmphase.exports.data import Column, MonthlyReview
+from crmphase.exports import rules
+from crmphase.exports.loaders import MonthlyReview
+from crmphase.exports.rules import Column
 from crmphase.exports.safe import csv_text
 from crmphase.periods import Period
 
@@ -25,7 +26,7 @@ BOM = "\ufeff"
 Progress = Callable[[int], None]
 
 
-def csv_value(value, kind: str = data.TEXT) -> str:
+def csv_value(value, kind: str = rules.TEXT) -> str:
     """One value as CSV text."""
     if value is None:
         return ""
@@ -40,7 +41,7 @@ def csv_value(value, kind: str = data.TEXT) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        if kind in (data.MONEY, data.PCT):
+        if kind in (rules.MONEY, rules.PCT):
             return f"{value:.2f}"
         return format(value.normalize(), "f")
     return str(value)
@@ -74,8 +75,9 @@ def write_csv(
 def write_zip(review: MonthlyReview, out: IO[bytes] | str, progress: Progress | None = None):
     """Write ``summary.csv``, ``roi_trend.csv`` and one CSV per detail sheet into a zip."""
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        write_csv(archive, "summary.csv", data.SUMMARY_COLUMNS, data.summary_rows(review))
-        write_csv(archive, "roi_trend.csv", data.TREND_COLUMNS, data.trend_rows(review.trend))
+        summary = rules.summary_rows(review.portfolio, review.programs)
+        write_csv(archive, "summary.csv", rules.SUMMARY_COLUMNS, summary)
+        write_csv(archive, "roi_trend.csv", rules.TREND_COLUMNS, rules.trend_rows(review.trend))
         if progress:
             progress(1)
         for table in review.tables:

@@ -5,6 +5,8 @@ from wtforms import SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from crmphase.errors import ValidationFailed
+from crmphase.exports.services import check_reviewable, parse_period
 from crmphase.forms import choices
 
 FORMAT_CHOICES = choices(
@@ -35,9 +37,6 @@ class ExportBuildForm(FlaskForm):
 
     def validate_period(self, field) -> None:
         """A month that is over, checked with the same rule as the service."""
-        from crmphase.errors import ValidationFailed
-        from crmphase.exports.services import check_reviewable, parse_period
-
         try:
             check_reviewable(parse_period(field.data.strip()))
         except ValidationFailed as exc:

@@ -13,21 +13,20 @@ from typing import IO
 
 from flask import render_template
 
-from crmphase import ROOT
-from crmphase.exports import data, svg
-from crmphase.exports.data import MonthlyReview, TrendPoint
-
-REPORT_TABLES = ("projects", "kpis", "gate_decisions", "alerts")
+from crmphase.assets import STATIC, installed_path
+from crmphase.exports import svg
+from crmphase.exports.loaders import MonthlyReview
+from crmphase.exports.rules import REPORT_TABLES, Table, TrendPoint
 
 Progress = Callable[[int], None]
 
 
 @cache
 def report_css() -> str:
-    return (ROOT / "static" / "css" / "report.css").read_text(encoding="utf-8")
+    return installed_path(STATIC, "css", "report.css").read_text(encoding="utf-8")
 
 
-def _records(table: data.Table, progress: Progress | None) -> list[dict]:
+def _records(table: Table, progress: Progress | None) -> list[dict]:
     headers = [c.header for c in table.columns]
     records = [dict(zip(headers, row, strict=True)) for row in table.rows()]
     if progress and records:

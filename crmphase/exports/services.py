@@ -1,8 +1,10 @@
-"""Building monthly review exports, and keeping them in the export folder.
+"""Building monthly review exports, keeping them in the export folder, and sending them.
 
 ``build_monthly_review`` writes one format to a file object (the API and the CLI use it);
 ``store_monthly_review`` builds files into ``CRMPHASE_EXPORT_DIR`` and records an
-:class:`ExportFile` for each (the scheduled job and the exports page use it).
+:class:`ExportFile` for each (the exports page uses it); ``send_monthly_review`` is the
+scheduled ``monthly_review_export`` job: it stores the review and sends it to the steering
+committee (each program's steering members) and the CRMO (SPEC §2).
 """
 
 from __future__ import annotations
@@ -16,16 +18,20 @@ from pathlib import Path
 from typing import IO
 
 import sqlalchemy as sa
-from flask import current_app
 
 from crmphase import clock
 from crmphase.audit.services import record_event
 from crmphase.errors import DomainError, ValidationFailed
+from crmphase.exports import csv_zip, html, xlsx
+from crmphase.exports.loaders import export_dir, monthly_review, review_recipients
 from crmphase.exports.models import EXPORT_FORMATS, ExportFile
 from crmphase.extensions import db
+from crmphase.jobs.definition import JobContext
+from crmphase.notifications.services import Draft, app_link, queue
 from crmphase.periods import Period, PeriodError
 
 SOURCES = ("schedule", "manual")
+SCHEDULED_FORMATS = ("xlsx", "html")
 CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "application/zip",
@@ -75,24 +81,10 @@ def export_filename(period: Period, fmt: str) -> str:
     return f"crmphase-monthly-review-{period}.{EXTENSIONS[fmt]}"
 
 
-def steps(period: Period, fmt: str) -> int:
-    """How many progress steps a build takes: one for the summary, one per row."""
-    from crmphase.exports.data import detail_tables
-    from crmphase.exports.html import REPORT_TABLES
-
-    tables = detail_tables(period)
-    if fmt == "html":
-        tables = [t for t in tables if t.slug in REPORT_TABLES]
-    return 1 + sum(table.count() for table in tables)
-
-
 def build_monthly_review(
     period: Period, fmt: str, out: IO[bytes] | str, progress: Progress | None = None
 ) -> None:
     """Write the review of ``period`` in ``fmt`` (xlsx, csv or html) to ``out``."""
-    from crmphase.exports import csv_zip, html, xlsx
-    from crmphase.exports.data import monthly_review
-
     check_format(fmt)
     review = monthly_review(period)
     if fmt == "xlsx":
@@ -101,10 +93,6 @@ def build_monthly_review(
         csv_zip.write_zip(review, out, progress)
     else:
         html.write_report(review, out, progress)
-
-
-def export_dir() -> Path:
-    return Path(current_app.config["CRMPHASE_EXPORT_DIR"])
 
 
 def _writable_dir() -> Path:
@@ -213,30 +201,30 @@ def store_monthly_review(
     return stored
 
 
-def stored_path(row: ExportFile) -> Path | None:
-    """Where a stored export lives, or None when the file is gone. Only names recorded
-    by :func:`store_monthly_review`, inside the export folder, are ever served."""
-    folder = export_dir().resolve()
-    path = (folder / row.filename).resolve()
-    if path.parent != folder or not path.is_file():
-        return None
-    return path
-
-
-def get_export(export_id: int) -> ExportFile:
-    from crmphase.errors import NotFound
-
-    row = db.session.get(ExportFile, export_id)
-    if row is None:
-        raise NotFound(f"there is no export {export_id}")
-    return row
-
-
-def export_query(period: str | None = None):
-    """Stored exports, newest period first."""
-    query = sa.select(ExportFile).order_by(
-        ExportFile.period.desc(), ExportFile.format, ExportFile.id
+def send_monthly_review(ctx: JobContext) -> int:
+    """The ``monthly_review_export`` job: store the review of ``ctx.period`` (xlsx and
+    html) and queue one notification per recipient, with the xlsx attached when mailed.
+    Returns files stored plus notifications queued."""
+    files = store_monthly_review(
+        ctx.period, formats=SCHEDULED_FORMATS, source="schedule", actor=ctx.actor
     )
-    if period:
-        query = query.where(ExportFile.period == period)
-    return query
+    if not files:
+        raise RuntimeError(f"the monthly review of {ctx.period} produced no file")
+    workbook = next((f for f in files if f.format == "xlsx"), files[0])
+    names = ", ".join(f.filename for f in files)
+    link = app_link(f"/exports/monthly-review?period={ctx.period}&format=html")
+    drafts = [
+        Draft(
+            user,
+            f"Monthly ROI review {ctx.period}",
+            f"The monthly ROI review for {ctx.period} is ready ({names}).\n"
+            f"The spreadsheet is attached when this arrives by mail; it is also in the app:\n"
+            f"{link}\n",
+            "export",
+            workbook.id,
+            # A rerun after a correction sends the corrected review again.
+            f"export:{ctx.period}:{f'a{ctx.attempt}:' if ctx.rerun else ''}{user.id}",
+        )
+        for user in review_recipients()
+    ]
+    return len(files) + len(queue(drafts))

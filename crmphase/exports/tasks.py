@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crmphase.exports.review import send_monthly_review
+from crmphase.exports.services import send_monthly_review
 from crmphase.jobs.definition import MONTHLY, JobDefinition
 
 MONTHLY_REVIEW_EXPORT = JobDefinition(

@@ -9,10 +9,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, send
 
 from crmphase import clock
 from crmphase.auth.models import User
-from crmphase.auth.policy import ROLES_FOR, Action, can, current_actor, permission_required
+from crmphase.auth.policy import Action, can, current_actor, permission_required
 from crmphase.errors import NotFound, ValidationFailed
-from crmphase.exports import services
+from crmphase.exports import loaders, services
 from crmphase.exports.forms import ExportBuildForm
+from crmphase.exports.html import render_report
 from crmphase.extensions import db
 from crmphase.forms import apply_errors
 from crmphase.navigation import NavEntry, add_nav
@@ -20,11 +21,11 @@ from crmphase.navigation import NavEntry, add_nav
 bp = Blueprint("exports", __name__)
 
 # The menu entry shows to exactly the roles the policy lets read exports.
-add_nav(NavEntry("Exports", "exports.index", order=70, roles=ROLES_FOR[Action.EXPORT_READ]))
+add_nav(NavEntry("Exports", "exports.index", order=70, action=Action.EXPORT_READ))
 
 
 def _page(form: ExportBuildForm, status: int = 200):
-    page = db.paginate(services.export_query(), per_page=current_app.config["PER_PAGE"])
+    page = db.paginate(loaders.export_query(), per_page=current_app.config["PER_PAGE"])
     ids = {row.created_by_id for row in page.items if row.created_by_id}
     users = dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids))).all())
     return render_template(
@@ -71,8 +72,8 @@ def build():
 @bp.route("/exports/<int:export_id>/download")
 @permission_required(Action.EXPORT_READ)
 def download(export_id):
-    row = services.get_export(export_id)
-    path = services.stored_path(row)
+    row = loaders.get_export(export_id)
+    path = loaders.stored_path(row)
     if path is None:
         raise NotFound(f"the file {row.filename} is no longer in the export folder; build it again")
     return send_file(
@@ -90,10 +91,7 @@ def _reviewable(period: str):
 @bp.route("/exports/review/<period>")
 @permission_required(Action.EXPORT_READ)
 def review(period):
-    from crmphase.exports.data import monthly_review
-    from crmphase.exports.html import render_report
-
-    return render_report(monthly_review(_reviewable(period)), standalone=False)
+    return render_report(loaders.monthly_review(_reviewable(period)), standalone=False)
 
 
 @bp.route("/exports/review/<period>/<format>")

@@ -1,9 +1,10 @@
-"""The monthly review as one XLSX workbook, written in openpyxl's streaming mode.
+"""The monthly review as one XLSX workbook, written by XlsxWriter in ``constant_memory`` mode.
 
-Every sheet is a write-only worksheet: rows go to disk as they come, so memory stays
+Rows go to disk as they come (XlsxWriter keeps only the current row), so memory stays
 bounded whatever the size of the portfolio. Cells are typed: money and numbers are
 numeric with number formats, percentages are Excel percentages, dates and periods are
-dates. Texts that a spreadsheet could run as formulas are written as inert text.
+dates. Texts that a spreadsheet could run as formulas are written as inert text. Every
+sheet prints landscape, one page wide, with its header row repeated on each page.
 """
 
 from __future__ import annotations
@@ -12,24 +13,27 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import IO
+from typing import IO, Any
 
-from openpyxl import Workbook
-from openpyxl.cell import Cell, WriteOnlyCell
-from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import to_excel
+from xlsxwriter import Workbook
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
-from crmphase.exports import data
-from crmphase.exports.data import Column, MonthlyReview, Table
+from crmphase.exports import rules
+from crmphase.exports.loaders import MonthlyReview, Table
+from crmphase.exports.rules import Column
 from crmphase.exports.safe import is_plain_text, xlsx_text
 from crmphase.periods import Period
 
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor="14213D")
-TITLE_FONT = Font(bold=True, size=14)
-BOLD = Font(bold=True)
+HEADER_STYLE = {
+    "bold": True,
+    "font_color": "#FFFFFF",
+    "bg_color": "#14213D",
+    "pattern": 1,
+    "text_wrap": True,
+    "valign": "vcenter",
+}
+TITLE_STYLE = {"bold": True, "font_size": 14}
 HUNDRED = Decimal(100)
 
 DATE_FORMAT = "yyyy-mm-dd"
@@ -39,26 +43,16 @@ PERCENT_FORMAT = "0.00%"
 INT_FORMAT = "#,##0"
 NUMBER_FORMAT = "#,##0.######"
 
+# Charts are sized as the workbook has always drawn them: 16 cm by 8 cm.
+CHART_SIZE = {"width": 605, "height": 302}
+
 Progress = Callable[[int], None]
+CellWriter = Callable[[int, int, Any], object]
 
 # The exact types of the writers' fast paths: bool (an int) reads as yes/no, and an aware
-# datetime must reach openpyxl, which refuses it, so both take the general path.
+# datetime is refused by XlsxWriter, so both take the general path.
 _NUMBER_TYPES = frozenset({int, float, Decimal})
 _DAY_TYPES = frozenset({Period, date})
-
-
-class _ColumnCell(Cell):
-    """The styled cell that every row of a column reuses (see :meth:`_CellMaker.row_writer`).
-
-    Should openpyxl's own path ever be taken (see :func:`_new_sheet`), it formats an error
-    naming each such cell before taking it; openpyxl's ``repr`` of a cell looks up the
-    sheet's title and the cell's coordinate, which would cost more than writing the cell.
-    This one names only its column."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return f"<export cell, column {self.column}>"
 
 
 def money_format(currency: str) -> str:
@@ -67,295 +61,314 @@ def money_format(currency: str) -> str:
     return f'#,##0.00 "{code}";-#,##0.00 "{code}"'
 
 
-class _CellMaker:
+def is_rich_text_markup(text: str) -> bool:
+    """Whether XlsxWriter would take ``text`` for the XML of a rich string: in
+    ``constant_memory`` mode it writes a string that starts with ``<r>`` and ends with
+    ``</r>`` into the file unescaped, so a typed name could end the cell and add a
+    formula of its own. Such a text is written as a rich string of escaped runs."""
+    return text.startswith("<r>") and text.endswith("</r>")
+
+
+def new_workbook(out: IO[bytes] | str) -> Workbook:
+    """A workbook that streams its rows (``constant_memory``) into ``out``, a path or a
+    binary file object. Cells are only ever written by type (``write_string``,
+    ``write_number``...), never by XlsxWriter's guessing ``write``; its guesses are off all
+    the same, so that no text ever becomes a formula, a link or a number."""
+    return Workbook(
+        out,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+
+
+class Styles:
+    """The cell formats of one workbook, by column kind, bold and inert text."""
+
+    def __init__(self, wb: Workbook, currency: str):
+        self.wb = wb
+        self.number_formats = {
+            rules.MONEY: money_format(currency),
+            rules.PCT: PERCENT_FORMAT,
+            rules.INT: INT_FORMAT,
+            rules.NUMBER: NUMBER_FORMAT,
+            rules.DATE: DATE_FORMAT,
+            rules.DATETIME: DATETIME_FORMAT,
+            rules.PERIOD: PERIOD_FORMAT,
+        }
+        self._formats: dict[tuple, Format | None] = {}
+        self.header = wb.add_format(HEADER_STYLE)
+        self.title = wb.add_format(TITLE_STYLE)
+        self.run = wb.add_format()  # a run of a rich string in the default font
+
+    def get(
+        self, number_format: str | None = None, *, bold: bool = False, inert: bool = False
+    ) -> Format | None:
+        """The format of a cell; None for a plain one."""
+        key = (number_format, bold, inert)
+        if key not in self._formats:
+            properties: dict[str, object] = {}
+            if number_format:
+                properties["num_format"] = number_format
+            if bold:
+                properties["bold"] = True
+            if inert:
+                # Excel keeps a quote-prefixed cell text even when someone edits it.
+                properties["quote_prefix"] = True
+            self._formats[key] = self.wb.add_format(properties) if properties else None
+        return self._formats[key]
+
+    def of_kind(self, kind: str, *, bold: bool = False) -> Format | None:
+        return self.get(self.number_formats.get(kind), bold=bold)
+
+
+class SheetWriter:
     """Turns plain values into typed (and, for texts, safe) cells of one worksheet."""
 
-    def __init__(self, ws, currency: str):
+    def __init__(self, ws: Worksheet, styles: Styles):
         self.ws = ws
-        self.formats = {
-            data.MONEY: money_format(currency),
-            data.PCT: PERCENT_FORMAT,
-            data.INT: INT_FORMAT,
-            data.NUMBER: NUMBER_FORMAT,
-            data.DATE: DATE_FORMAT,
-            data.DATETIME: DATETIME_FORMAT,
-            data.PERIOD: PERIOD_FORMAT,
-        }
-        self._epoch = ws.parent.epoch
-        self._serials: dict[Period | date, float] = {}
+        self.styles = styles
+        self.row = 0  # the next row to write (0-based)
 
-    def text(self, value: str, font: Font | None = None):
+    # --- one value -------------------------------------------------------------------
+
+    def text(self, row: int, col: int, value: str, *, bold: bool = False) -> None:
         clean, inert = xlsx_text(value)
-        if not inert and font is None:
-            return clean
-        cell = WriteOnlyCell(self.ws, value=clean)
-        if inert:
-            cell.data_type = "s"  # never a formula, whatever the first character
-            cell.quotePrefix = True  # and Excel keeps it text when someone edits it
-        if font is not None:
-            cell.font = font
-        return cell
+        style = self.styles.get(bold=bold, inert=inert)
+        if is_rich_text_markup(clean):
+            plain = self.styles.get(bold=bold) or self.styles.run
+            args: list = [clean[:1], plain, clean[1:]]
+            if style is not None:
+                args.append(style)
+            self.ws.write_rich_string(row, col, *args)
+        else:
+            self.ws.write_string(row, col, clean, style)
 
-    def value(self, value, kind: str, font: Font | None = None):
+    def value(self, row: int, col: int, value, kind: str, *, bold: bool = False) -> None:
         """Any value as its cell: the general path (the headline row, odd types)."""
         if value is None:
-            return None
+            return
         if isinstance(value, str):
-            return self.text(value, font)
+            self.text(row, col, value, bold=bold)
+            return
         if isinstance(value, bool):
-            return self.text("yes" if value else "no", font)
+            self.text(row, col, "yes" if value else "no", bold=bold)
+            return
         if isinstance(value, Period):
             value = value.first_day
-        elif kind == data.PCT:
+        elif kind == rules.PCT:
             value = Decimal(value) / HUNDRED
-        cell = WriteOnlyCell(self.ws, value=value)
-        number_format = self.formats.get(kind)
-        if number_format is None and isinstance(value, datetime):
-            number_format = DATETIME_FORMAT
-        elif number_format is None and isinstance(value, date):
-            number_format = DATE_FORMAT
-        if number_format:
-            cell.number_format = number_format
-        if font is not None:
-            cell.font = font
-        return cell
+        number_format = self.styles.number_formats.get(kind)
+        if isinstance(value, date):
+            if number_format is None:
+                number_format = DATETIME_FORMAT if isinstance(value, datetime) else DATE_FORMAT
+            self.ws.write_datetime(row, col, value, self.styles.get(number_format, bold=bold))
+        elif isinstance(value, int | float | Decimal):
+            self.ws.write_number(row, col, value, self.styles.get(number_format, bold=bold))
+        else:
+            raise TypeError(f"a {type(value).__name__} cannot go into a spreadsheet cell")
 
-    def row(self, values: Iterable, columns: tuple[Column, ...], font: Font | None = None):
-        """One row through the general path (see :meth:`row_writer` for many rows)."""
-        return [self.value(v, c.kind, font) for v, c in zip(values, columns, strict=True)]
+    # --- rows ------------------------------------------------------------------------
 
-    def row_writer(self, columns: tuple[Column, ...]) -> Callable[[tuple], list]:
-        """A function from a row's values to its cells, for many rows of ``columns``.
+    def append(self, values: Iterable = (), columns: tuple[Column, ...] | None = None, **style):
+        """One row through the general path (see :meth:`row_writer` for many rows);
+        without ``columns`` every value is text."""
+        for col, value in enumerate(values):
+            kind = columns[col].kind if columns else rules.TEXT
+            self.value(self.row, col, value, kind, **style)
+        self.row += 1
+
+    def title(self, text: str) -> None:
+        self.ws.write_string(self.row, 0, xlsx_text(text)[0], self.styles.title)
+        self.row += 1
+
+    def header(self, columns: tuple[Column, ...]) -> int:
+        """The header row of ``columns``; returns its (0-based) row."""
+        for col, column in enumerate(columns):
+            self.ws.write_string(self.row, col, xlsx_text(column.header)[0], self.styles.header)
+        self.row += 1
+        return self.row - 1
+
+    def row_writer(self, columns: tuple[Column, ...]) -> Callable[[tuple], None]:
+        """A function that appends a row of ``columns``' values, for many rows.
 
         The kind of each column is looked at once, not once a cell: each column gets a
-        converter, and the numeric and date columns one styled cell that every row reuses
-        (a write-only sheet serialises each row as it is appended, so the cell is free
-        again for the next row). A value of an unexpected type takes :meth:`value`."""
-        converters = [self._converter(column.kind) for column in columns]
+        writer for its usual type; a value of another type takes :meth:`value`."""
+        writers = [self._writer(column.kind) for column in columns]
 
-        def cells(values: tuple) -> list:
-            return [convert(v) for convert, v in zip(converters, values, strict=True)]
+        def append(values: tuple) -> None:
+            row = self.row
+            for col, (write, value) in enumerate(zip(writers, values, strict=True)):
+                if value is not None:
+                    write(row, col, value)
+            self.row = row + 1
 
-        return cells
+        return append
 
-    def _converter(self, kind: str) -> Callable:
+    def _writer(self, kind: str) -> CellWriter:
         general = self.value
-        if kind not in self.formats:  # texts (and yes/no)
+        ws = self.ws
+        if kind not in self.styles.number_formats:  # texts (and yes/no)
+            write_string = ws.write_string
 
-            def text(value):
-                if value.__class__ is str and is_plain_text(value):
-                    return value
-                return general(value, kind)
+            def text(row, col, value):
+                if (
+                    value.__class__ is str
+                    and is_plain_text(value)
+                    and not is_rich_text_markup(value)
+                ):
+                    return write_string(row, col, value)
+                return general(row, col, value, kind)
 
             return text
 
-        cell = _ColumnCell(self.ws, row=1, column=1)
-        cell.number_format = self.formats[kind]
-        if kind == data.PCT:
+        style = self.styles.of_kind(kind)
+        write_number = ws.write_number
+        if kind == rules.PCT:
 
-            def percent(value):
+            def percent(row, col, value):
                 if value.__class__ is Decimal:
-                    cell.value = value / HUNDRED
-                    return cell
-                return general(value, kind)
+                    return write_number(row, col, value / HUNDRED, style)
+                return general(row, col, value, kind)
 
             return percent
 
-        if kind in (data.DATE, data.DATETIME, data.PERIOD):
-            serial = self._serial
+        if kind in (rules.DATE, rules.DATETIME, rules.PERIOD):
+            write_datetime = ws.write_datetime
 
-            def moment(value):
-                if value.__class__ in _DAY_TYPES or (
+            def moment(row, col, value):
+                if value.__class__ is Period:
+                    return write_datetime(row, col, value.first_day, style)
+                if value.__class__ is date or (
                     value.__class__ is datetime and value.tzinfo is None
                 ):
-                    cell.value = serial(value)
-                    return cell
-                return general(value, kind)
+                    return write_datetime(row, col, value, style)
+                return general(row, col, value, kind)
 
             return moment
 
-        def number(value):
+        def number(row, col, value):
             if value.__class__ in _NUMBER_TYPES:
-                cell.value = value
-                return cell
-            return general(value, kind)
+                return write_number(row, col, value, style)
+            return general(row, col, value, kind)
 
         return number
 
-    def _serial(self, value: Period | date | datetime) -> float:
-        """The Excel serial of a period (its first day), date or naive datetime: what
-        openpyxl writes for a date cell, computed here so that the many repeated periods
-        and days of a sheet are converted once."""
-        if value.__class__ is datetime:
-            return to_excel(value, self._epoch)
-        serial = self._serials.get(value)
-        if serial is None:
-            day = value.first_day if value.__class__ is Period else value
-            serial = self._serials[value] = to_excel(day, self._epoch)
-        return serial
+    # --- the sheet -------------------------------------------------------------------
 
-    def header(self, columns: tuple[Column, ...]):
-        cells = []
-        for column in columns:
-            cell = WriteOnlyCell(self.ws, value=xlsx_text(column.header)[0])
-            cell.font = HEADER_FONT
-            cell.fill = HEADER_FILL
-            cell.alignment = Alignment(wrap_text=True, vertical="center")
-            cells.append(cell)
-        return cells
+    def lay_out(self, columns: tuple[Column, ...], *, header_row: int, frozen: tuple[int, int]):
+        """Column widths, frozen panes, and the print settings: landscape, one page wide,
+        ``header_row`` repeated on every printed page."""
+        for col, column in enumerate(columns):
+            self.ws.set_column(col, col, column.display_width)
+        self.ws.freeze_panes(*frozen)
+        self.ws.set_landscape()
+        self.ws.fit_to_pages(1, 0)
+        self.ws.repeat_rows(header_row)
 
-
-def _set_widths(ws, columns: tuple[Column, ...]) -> None:
-    for index, column in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = column.display_width
-
-
-def _last_column(columns: tuple[Column, ...]) -> str:
-    return get_column_letter(len(columns))
-
-
-def _new_sheet(wb: Workbook, title: str):
-    """A new write-only sheet of ``wb`` that takes an appended cell as the cell it is.
-
-    openpyxl 3.1's ``WriteOnlyWorksheet._values_to_row`` first tries every appended item
-    as a plain value, takes a cell only from the ``ValueError`` that raises, then makes a
-    fresh cell for the next item. Where every number and date is a styled cell, that costs
-    about a fifth of the whole export. The sheet here does the same per item without the
-    detour: a cell as it is, a plain value through one reused unstyled cell. Should
-    openpyxl stop calling ``_values_to_row``, the sheet simply takes its own path (a test
-    keeps the workbook equal to the one openpyxl writes on its own)."""
-    ws = wb.create_sheet(title)
-    _take_cells_as_they_are(ws)
-    return ws
-
-
-def _take_cells_as_they_are(ws) -> None:
-    """Give ``ws`` the row conversion :func:`_new_sheet` describes."""
-    plain = WriteOnlyCell(ws)
-
-    def values_to_row(values, row_idx):
-        for col_idx, value in enumerate(values, 1):
-            if value is None:
-                continue
-            if isinstance(value, Cell):
-                cell = value
-                if cell.hyperlink is not None:
-                    cell.hyperlink.ref = cell.coordinate
-            else:
-                plain.value = value
-                cell = plain
-            cell.column = col_idx
-            cell.row = row_idx
-            yield cell
-
-    ws._values_to_row = values_to_row
+    def filter(self, columns: tuple[Column, ...], header_row: int, last_row: int) -> None:
+        self.ws.autofilter(header_row, 0, last_row, len(columns) - 1)
 
 
 def write_table(wb: Workbook, table: Table, currency: str, progress: Progress | None) -> int:
     """Stream one detail table into a new sheet; return the number of rows written."""
-    ws = _new_sheet(wb, table.title)
-    _set_widths(ws, table.columns)
-    ws.freeze_panes = "C2"  # the header row, and Program and Project, stay in view
-    maker = _CellMaker(ws, currency)
-    ws.append(maker.header(table.columns))
-    cells = maker.row_writer(table.columns)
+    sheet = SheetWriter(wb.add_worksheet(table.title), Styles(wb, currency))
+    # The header row, and Program and Project, stay in view.
+    sheet.lay_out(table.columns, header_row=0, frozen=(1, 2))
+    sheet.header(table.columns)
+    append = sheet.row_writer(table.columns)
     count = 0
     for values in table.rows():
-        ws.append(cells(values))
+        append(values)
         count += 1
         if progress and count % 500 == 0:
             progress(500)
     if progress and count % 500:
         progress(count % 500)
-    ws.auto_filter.ref = f"A1:{_last_column(table.columns)}{count + 1}"
+    sheet.filter(table.columns, 0, count)
     return count
 
 
 def _summary(wb: Workbook, review: MonthlyReview) -> None:
-    ws = _new_sheet(wb, "Summary")
-    columns = data.SUMMARY_COLUMNS
-    _set_widths(ws, columns)
-    ws.freeze_panes = "B5"
-    maker = _CellMaker(ws, review.currency)
-    ws.append([maker.text(f"Monthly ROI review {review.period}", TITLE_FONT)])
-    ws.append(
+    columns = rules.SUMMARY_COLUMNS
+    sheet = SheetWriter(wb.add_worksheet("Summary"), Styles(wb, review.currency))
+    sheet.lay_out(columns, header_row=3, frozen=(4, 1))
+    sheet.title(f"Monthly ROI review {review.period}")
+    sheet.append(
         [
-            maker.text(
-                f"Generated {review.generated_at:%Y-%m-%d %H:%M} ({review.timezone}). "
-                f"Amounts in {review.currency}, cumulative to the end of {review.period}. "
-                "Coverage = measured due KPI-periods / due KPI-periods."
-            )
+            f"Generated {review.generated_at:%Y-%m-%d %H:%M} ({review.timezone}). "
+            f"Amounts in {review.currency}, cumulative to the end of {review.period}. "
+            "Coverage = measured due KPI-periods / due KPI-periods."
         ]
     )
-    ws.append([])
-    ws.append(maker.header(columns))  # row 4
-    rows = data.summary_rows(review)
-    ws.append(maker.row(rows[0], columns, BOLD))  # row 5: the portfolio headline
-    program_cells = maker.row_writer(columns)
+    sheet.append()
+    header = sheet.header(columns)  # row 4
+    rows = rules.summary_rows(review.portfolio, review.programs)
+    sheet.append(rows[0], columns, bold=True)  # row 5: the portfolio headline
+    append = sheet.row_writer(columns)
     for values in rows[1:]:
-        ws.append(program_cells(values))
-    last = 4 + len(rows)
-    ws.auto_filter.ref = f"A4:{_last_column(columns)}{last}"
+        append(values)
+    sheet.filter(columns, header, sheet.row - 1)
     if not review.programs:
-        ws.append([])
-        ws.append([maker.text("No ROI snapshots for this period: run the roi_snapshot job.")])
+        sheet.append()
+        sheet.append(["No ROI snapshots for this period: run the roi_snapshot job."])
         return
-    ws.append([])
-    ws.append([maker.text(f"ROI trend, last {data.TREND_MONTHS} months", BOLD)])
-    trend_header = last + 3
-    ws.append(maker.header(data.TREND_COLUMNS))
-    trend_cells = maker.row_writer(data.TREND_COLUMNS)
-    for values in data.trend_rows(review.trend):
-        ws.append(trend_cells(values))
-    trend_last = trend_header + len(review.trend)
-    _charts(ws, trend_header, trend_last, review.currency)
+    sheet.append()
+    sheet.append([f"ROI trend, last {rules.TREND_MONTHS} months"], bold=True)
+    trend_header = sheet.header(rules.TREND_COLUMNS)
+    append = sheet.row_writer(rules.TREND_COLUMNS)
+    for values in rules.trend_rows(review.trend):
+        append(values)
+    _charts(wb, sheet, trend_header, sheet.row - 1, review.currency)
 
 
-def _charts(ws, header_row: int, last_row: int, currency: str) -> None:
+def _charts(wb: Workbook, sheet: SheetWriter, header: int, last: int, currency: str) -> None:
     """A line chart of portfolio ROI % and a column chart of cost against benefit, both
-    reading the trend table, placed below it."""
-    categories = Reference(ws, min_col=1, min_row=header_row + 1, max_row=last_row)
-    anchor_row = last_row + 3
+    reading the trend table (0-based rows ``header`` to ``last``), placed below it. The
+    month labels sit at the bottom of each chart, below any negative value."""
+    name = sheet.ws.get_name()
+    first = header + 1
 
-    roi = LineChart()
-    roi.title = "Portfolio ROI % (actual and plan)"
-    roi.y_axis.title = "ROI"
-    roi.y_axis.number_format = "0%"
-    roi.x_axis.number_format = PERIOD_FORMAT
-    roi.add_data(
-        Reference(ws, min_col=2, max_col=3, min_row=header_row, max_row=last_row),
-        titles_from_data=True,
-    )
-    roi.set_categories(categories)
-    roi.height, roi.width = 8, 16
-    roi.x_axis.delete = False
-    roi.y_axis.delete = False
-    ws.add_chart(roi, f"A{anchor_row}")
+    def series(chart, col: int) -> None:
+        chart.add_series(
+            {
+                "name": [name, header, col],
+                "categories": [name, first, 0, last, 0],
+                "values": [name, first, col, last, col],
+            }
+        )
 
-    money = BarChart()
-    money.type = "col"
-    money.title = f"Cumulative cost against benefit ({currency})"
-    money.y_axis.number_format = "#,##0"
-    money.x_axis.number_format = PERIOD_FORMAT
-    money.add_data(
-        Reference(ws, min_col=4, max_col=5, min_row=header_row, max_row=last_row),
-        titles_from_data=True,
-    )
-    money.set_categories(categories)
-    money.height, money.width = 8, 16
-    money.x_axis.delete = False
-    money.y_axis.delete = False
-    ws.add_chart(money, f"H{anchor_row}")
+    months_axis = {"num_format": PERIOD_FORMAT, "label_position": "low"}
+    anchor = last + 3
+
+    roi = wb.add_chart({"type": "line"})
+    series(roi, 1)
+    series(roi, 2)
+    roi.set_title({"name": "Portfolio ROI % (actual and plan)"})
+    roi.set_y_axis({"name": "ROI", "num_format": "0%"})
+    roi.set_x_axis(months_axis)
+    roi.set_size(CHART_SIZE)
+    sheet.ws.insert_chart(anchor, 0, roi)
+
+    money = wb.add_chart({"type": "column"})
+    series(money, 3)
+    series(money, 4)
+    money.set_title({"name": f"Cumulative cost against benefit ({currency})"})
+    money.set_y_axis({"num_format": "#,##0"})
+    money.set_x_axis(months_axis)
+    money.set_size(CHART_SIZE)
+    sheet.ws.insert_chart(anchor, 7, money)
 
 
 def write_workbook(review: MonthlyReview, out: IO[bytes] | str, progress: Progress | None = None):
     """Write the whole review to ``out`` (a path or a binary file object)."""
-    wb = Workbook(write_only=True)
-    wb.properties.title = f"Monthly ROI review {review.period}"
-    wb.properties.creator = "crmphase"
-    _summary(wb, review)
-    if progress:
-        progress(1)
-    for table in review.tables:
-        write_table(wb, table, review.currency, progress)
-    wb.save(out)
+    with new_workbook(out) as wb:
+        wb.set_properties({"title": f"Monthly ROI review {review.period}", "author": "crmphase"})
+        _summary(wb, review)
+        if progress:
+            progress(1)
+        for table in review.tables:
+            write_table(wb, table, review.currency, progress)

@@ -1,4 +1,4 @@
-"""``/api/v1/jobs``, ``/api/v1/snapshots``, ``/api/v1/alerts`` and ``/api/v1/notifications``."""
+"""``/api/v1/jobs``."""
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -9,26 +9,14 @@ from crmphase.extensions import db
 from crmphase.jobs import services
 from crmphase.jobs.registry import all_jobs, get_job
 from crmphase.jobs.schemas import (
-    AlertPage,
-    AlertQuery,
     JobRunPage,
     JobRunRequest,
     JobRunResult,
     JobSchema,
-    NotificationPage,
-    NotificationQuery,
-    NotificationSchema,
     RunListQuery,
-    SnapshotPage,
-    SnapshotQuery,
 )
-from crmphase.metrics.alerts import alerts_query
-from crmphase.metrics.snapshots import snapshots_query
-from crmphase.notifications import services as notifications
 
-blp = Blueprint(
-    "jobs_api", __name__, description="Scheduled jobs, ROI snapshots, alerts, notifications"
-)
+blp = Blueprint("jobs_api", __name__, description="Scheduled jobs")
 
 
 class _RunView:
@@ -81,63 +69,3 @@ class JobRuns(MethodView):
             name, data.get("period"), trigger="api", actor=current_actor(), deliver=False
         )
         return _RunView(result), (201 if result.ran else 200)
-
-
-@blp.route("/snapshots")
-class Snapshots(MethodView):
-    decorators = [permission_required(Action.READ)]
-
-    @blp.arguments(SnapshotQuery, location="query")
-    @blp.response(200, SnapshotPage)
-    def get(self, args):
-        """Monthly ROI snapshots (written by the ``roi_snapshot`` job), by period."""
-        period = args.get("period")
-        query = snapshots_query(
-            str(period) if period else None,
-            args.get("program_id"),
-            args.get("project_id"),
-            args.get("status"),
-        )
-        return page_body(_page(query, args))
-
-
-@blp.route("/alerts")
-class Alerts(MethodView):
-    decorators = [permission_required(Action.READ)]
-
-    @blp.arguments(AlertQuery, location="query")
-    @blp.response(200, AlertPage)
-    def get(self, args):
-        """Alerts, newest first; filter by ``open``, ``kind``, ``project_id``, ``period``."""
-        period = args.get("period")
-        query = alerts_query(
-            open_only=args.get("open"),
-            kind=args.get("kind"),
-            project_id=args.get("project_id"),
-            program_id=args.get("program_id"),
-            period=str(period) if period else None,
-        )
-        return page_body(_page(query, args))
-
-
-@blp.route("/notifications")
-class Notifications(MethodView):
-    decorators = [permission_required(Action.READ)]
-
-    @blp.arguments(NotificationQuery, location="query")
-    @blp.response(200, NotificationPage)
-    def get(self, args):
-        """Your notifications, newest first (``unread=true`` for the unread ones)."""
-        query = notifications.notifications_query(current_actor(), unread_only=args["unread"])
-        return page_body(_page(query, args))
-
-
-@blp.route("/notifications/<int:notification_id>/read")
-class NotificationRead(MethodView):
-    decorators = [permission_required(Action.READ)]
-
-    @blp.response(200, NotificationSchema)
-    def post(self, notification_id):
-        """Mark one of your notifications read."""
-        notifications.mark_read(current_actor(), notification_id)
-        return notifications.get_own(current_actor(), notification_id)

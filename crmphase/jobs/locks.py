@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from crmphase import config
 from crmphase.extensions import db
 from crmphase.jobs.models import SchedulerLock
 
@@ -37,7 +38,7 @@ ADVISORY_KEY = 0x63726D70_68617365  # "crmphase"
 
 def configured_lease_seconds() -> int:
     """How long a silent holder keeps the SQLite lease (``CRMPHASE_SCHEDULER_LEASE_SECONDS``)."""
-    return int(os.environ.get("CRMPHASE_SCHEDULER_LEASE_SECONDS", str(LEASE_SECONDS)))
+    return config.scheduler_lease_seconds(LEASE_SECONDS)
 
 
 def wall_clock() -> datetime:

@@ -1,18 +1,11 @@
-"""JSON shapes of jobs, runs, ROI snapshots, alerts and notifications."""
+"""JSON shapes of jobs and runs."""
 
 import marshmallow as ma
 
-from crmphase.api.fields import Money, PageQuery, PeriodField, page_schema
-from crmphase.metrics.models import ALERT_KINDS, SNAPSHOT_STATUSES
+from crmphase.api.fields import PageQuery, page_schema
 
 Str = ma.fields.String
 Int = ma.fields.Integer
-MAX_ID = 2**31 - 1  # the id columns are 32-bit integers
-
-
-def Id(**kwargs):  # a field factory, named like the fields
-    """A row id in a query: a positive integer that fits the column (never a 500)."""
-    return ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 class JobSchema(ma.Schema):
@@ -77,85 +70,4 @@ class RunListQuery(PageQuery):
     outcome = Str(validate=ma.validate.OneOf(["running", "succeeded", "failed"]))
 
 
-class SnapshotSchema(ma.Schema):
-    id = Int()
-    project_id = Int()
-    program_id = Int()
-    period = Str()
-    department = Str()
-    phase = Str()
-    state = Str()
-    budget = Money(allow_none=True)
-    actual_cumulative_cost = Money()
-    actual_cumulative_benefit = Money()
-    actual_net_benefit = Money(allow_none=True)
-    actual_roi_pct = ma.fields.Decimal(as_string=True, allow_none=True)
-    actual_npv = Money()
-    actual_payback_period = Str(allow_none=True)
-    plan_cumulative_cost = Money()
-    plan_cumulative_benefit = Money()
-    plan_net_benefit = Money(allow_none=True)
-    plan_roi_pct = ma.fields.Decimal(as_string=True, allow_none=True)
-    plan_npv = Money()
-    plan_payback_period = Str(allow_none=True)
-    kpi_attainment = ma.fields.Decimal(as_string=True, allow_none=True)
-    kpi_details = ma.fields.Raw(allow_none=True)
-    due_count = Int()
-    measured_count = Int()
-    measured = ma.fields.Boolean()
-    status = Str(metadata={"enum": list(SNAPSHOT_STATUSES)})
-    computed_at = ma.fields.DateTime()
-    recomputed_count = Int()
-
-
-class SnapshotQuery(PageQuery):
-    period = PeriodField()
-    program_id = Id()
-    project_id = Id()
-    status = Str(validate=ma.validate.OneOf(SNAPSHOT_STATUSES))
-
-
-class AlertSchema(ma.Schema):
-    id = Int()
-    project_id = Int()
-    kpi_id = Int(allow_none=True)
-    kind = Str(metadata={"enum": list(ALERT_KINDS)})
-    period = Str()
-    subject_key = Str()
-    detail = Str()
-    opened_at = ma.fields.DateTime()
-    resolved_at = ma.fields.DateTime(allow_none=True)
-    open = ma.fields.Method("_open")
-
-    def _open(self, alert):
-        return alert.resolved_at is None
-
-
-class AlertQuery(PageQuery):
-    open = ma.fields.Boolean(metadata={"description": "true: open alerts; false: resolved"})
-    kind = Str(validate=ma.validate.OneOf(ALERT_KINDS))
-    project_id = Id()
-    program_id = Id()
-    period = PeriodField()
-
-
-class NotificationSchema(ma.Schema):
-    id = Int()
-    subject = Str()
-    body = Str()
-    reason_type = Str()
-    reason_id = Int(allow_none=True)
-    created_at = ma.fields.DateTime()
-    sent_at = ma.fields.DateTime(allow_none=True)
-    delivery = Str(metadata={"enum": ["pending", "sent", "failed", "not_configured"]})
-    read_at = ma.fields.DateTime(allow_none=True)
-
-
-class NotificationQuery(PageQuery):
-    unread = ma.fields.Boolean(load_default=False)
-
-
 JobRunPage = page_schema(JobRunSchema, "JobRunPage")
-SnapshotPage = page_schema(SnapshotSchema, "SnapshotPage")
-AlertPage = page_schema(AlertSchema, "AlertPage")
-NotificationPage = page_schema(NotificationSchema, "NotificationPage")

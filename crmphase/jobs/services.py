@@ -10,7 +10,6 @@ separate transaction) that the next tick retries.
 from __future__ import annotations
 
 import logging
-import os
 import time
 import traceback
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from crmphase import clock
+from crmphase import clock, config
 from crmphase.audit.services import record_event
 from crmphase.errors import Conflict, NotFound
 from crmphase.extensions import db
@@ -37,7 +36,7 @@ ERROR_LIMIT = 4000
 def stale_after() -> timedelta:
     """How long a run may stay 'running' before another runner may take it over (the
     first runner's process died). Its late commit is refused by the compare-and-swap."""
-    return timedelta(minutes=int(os.environ.get("CRMPHASE_JOB_STALE_MINUTES", "30")))
+    return timedelta(minutes=config.job_stale_minutes())
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,17 @@
-"""Pages: the CRMO's job page, everybody's notifications, the open alerts."""
+"""Pages: the CRMO's job page."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from crmphase import clock
 from crmphase.auth.policy import Action, can, current_actor, permission_required
 from crmphase.errors import DomainError, ValidationFailed
 from crmphase.extensions import db
 from crmphase.forms import apply_errors, choices
 from crmphase.jobs import services
 from crmphase.jobs.forms import RunJobForm
-from crmphase.jobs.locks import configured_lease_seconds, current_holder
+from crmphase.jobs.locks import configured_lease_seconds, current_holder, wall_clock
 from crmphase.jobs.registry import all_jobs
-from crmphase.metrics.alerts import alerts_query, open_alert_counts
-from crmphase.metrics.models import ALERT_KINDS
-from crmphase.navigation import NavEntry, ProjectTab, add_nav, add_project_tab
-from crmphase.notifications import services as notifications
+from crmphase.navigation import NavEntry, add_nav
+from crmphase.notifications.queries import delivery_summary
 
 bp = Blueprint("jobs", __name__)
 
@@ -40,26 +37,14 @@ def _job_page(form: RunJobForm, status: int = 200):
         holder=holder,
         holder_silent=_silent_seconds(holder),
         lease_seconds=configured_lease_seconds(),
-        delivery=notifications.delivery_summary(),
+        delivery=delivery_summary(),
         may_run=can(current_actor(), Action.JOB_RUN),
     ), status
-
-
-def projects_by_id(ids) -> dict:
-    import sqlalchemy as sa
-
-    from crmphase.programs.models import Project
-
-    if not ids:
-        return {}
-    return {p.id: p for p in db.session.scalars(sa.select(Project).where(Project.id.in_(ids)))}
 
 
 def _silent_seconds(holder) -> int | None:
     if holder is None:
         return None
-    from crmphase.jobs.locks import wall_clock
-
     return int((wall_clock() - holder.heartbeat_at).total_seconds())
 
 
@@ -96,79 +81,4 @@ def run_detail(run_id):
     return render_template("jobs/run.html", run=services.get_run(run_id))
 
 
-@bp.route("/notifications")
-@permission_required(Action.READ)
-def notification_list():
-    unread = request.args.get("unread") == "1"
-    page = db.paginate(
-        notifications.notifications_query(current_actor(), unread_only=unread),
-        per_page=current_app.config["PER_PAGE"],
-    )
-    return render_template("jobs/notifications.html", page=page, unread=unread)
-
-
-@bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
-@permission_required(Action.READ)
-def notification_read(notification_id):
-    notifications.mark_read(current_actor(), notification_id)
-    return redirect(request.referrer or url_for("jobs.notification_list"))
-
-
-@bp.route("/notifications/read", methods=["POST"])
-@permission_required(Action.READ)
-def notification_read_all():
-    count = notifications.mark_read(current_actor())
-    flash(f"{count} notification{'s' if count != 1 else ''} marked read.", "success")
-    return redirect(url_for("jobs.notification_list"))
-
-
-@bp.route("/alerts")
-@permission_required(Action.READ)
-def alert_list():
-    kind = request.args.get("kind") if request.args.get("kind") in ALERT_KINDS else None
-    resolved = request.args.get("resolved") == "1"
-    page = db.paginate(
-        alerts_query(open_only=not resolved, kind=kind), per_page=current_app.config["PER_PAGE"]
-    )
-    return render_template(
-        "jobs/alerts.html",
-        page=page,
-        projects=projects_by_id({a.project_id for a in page.items}),
-        kind=kind,
-        resolved=resolved,
-        kinds=ALERT_KINDS,
-        counts=open_alert_counts(),
-        today=clock.today(),
-    )
-
-
-@bp.route("/projects/<int:project_id>/monitoring")
-@permission_required(Action.READ)
-def project_monitoring(project_id):
-    from crmphase.metrics.snapshots import snapshots_query
-    from crmphase.programs.services import get_project
-
-    project = get_project(project_id)
-    page = db.paginate(snapshots_query(project_id=project.id), per_page=12)
-    alerts = db.session.scalars(alerts_query(project_id=project.id).limit(50)).all()
-    return render_template(
-        "jobs/project_monitoring.html",
-        project=project,
-        page=page,
-        alerts=alerts,
-        tab="monitoring",
-        may_edit=can(current_actor(), Action.PROJECT_EDIT, project),
-    )
-
-
-add_project_tab(ProjectTab("monitoring", "Monthly snapshots", "jobs.project_monitoring", order=40))
-add_nav(NavEntry("Alerts", "jobs.alert_list", order=60))
-add_nav(
-    NavEntry(
-        "Notifications",
-        "jobs.notification_list",
-        order=70,
-        count=notifications.unread_count_statement,
-    )
-)
-add_nav(NavEntry("Jobs", "jobs.index", order=80, roles=frozenset({"crmo"})))
+add_nav(NavEntry("Jobs", "jobs.index", order=80, action=Action.JOB_READ))

@@ -17,7 +17,6 @@ Rules, in plain words:
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -404,31 +403,3 @@ def check_measurements(ctx: JobContext) -> int:
         all_crmos=_crmos(),
     )
     return changed + len(queue(drafts))
-
-
-def alerts_query(*, open_only=None, kind=None, project_id=None, period=None, program_id=None):
-    query = sa.select(Alert).order_by(Alert.opened_at.desc(), Alert.id.desc())
-    if open_only is True:
-        query = query.where(Alert.resolved_at.is_(None))
-    elif open_only is False:
-        query = query.where(Alert.resolved_at.is_not(None))
-    if kind:
-        query = query.where(Alert.kind == kind)
-    if project_id:
-        query = query.where(Alert.project_id == project_id)
-    if period:
-        query = query.where(Alert.period == period)
-    if program_id:
-        query = query.where(
-            Alert.project_id.in_(sa.select(Project.id).where(Project.program_id == program_id))
-        )
-    return query
-
-
-def open_alert_counts() -> dict[str, int]:
-    rows = db.session.execute(
-        sa.select(Alert.kind, sa.func.count(Alert.id))
-        .where(Alert.resolved_at.is_(None))
-        .group_by(Alert.kind)
-    )
-    return defaultdict(int, dict(rows.all()))

@@ -1,4 +1,5 @@
-"""``/api/v1``: KPIs, measurements, costs, benefits, the ROI figures, the CSV import."""
+"""``/api/v1``: KPIs, measurements, costs, benefits, the ROI figures, the CSV import, the
+monthly ROI snapshots and the alerts."""
 
 import marshmallow as ma
 from flask import current_app
@@ -13,9 +14,11 @@ from crmphase.api.problems import problem
 from crmphase.auth.policy import Action, authorize, current_actor, permission_required
 from crmphase.errors import NotFound
 from crmphase.extensions import db
-from crmphase.metrics import imports, services
+from crmphase.metrics import imports, loaders, services
 from crmphase.metrics.figures import load_figures
 from crmphase.metrics.schemas import (
+    AlertPage,
+    AlertQuery,
     BenefitPage,
     CostEntrySchema,
     CostPage,
@@ -29,13 +32,16 @@ from crmphase.metrics.schemas import (
     MoneyFilterQuery,
     ProjectFiguresSchema,
     RoiQuery,
+    SnapshotPage,
+    SnapshotQuery,
 )
-from crmphase.programs.services import get_project
+from crmphase.programs.loaders import get_project
 
 blp = Blueprint(
     "metrics_api",
     __name__,
-    description="KPIs, measurements, plan and actual money, ROI figures, CSV import",
+    description="KPIs, measurements, plan and actual money, ROI figures, CSV import, ROI "
+    "snapshots, alerts",
 )
 
 
@@ -119,12 +125,15 @@ class KpiMeasurement(MethodView):
         return measurement, 201 if created else 200
 
 
-def _money_list(project_id, args, what):
-    project = get_project(project_id)
-    query = services.money_entries(project.id, what, args.get("kind"))
+def _page(query, args):
     return page_body(
         db.paginate(query, page=args["page"], per_page=args["per_page"], error_out=False)
     )
+
+
+def _money_list(project_id, args, what):
+    project = get_project(project_id)
+    return _page(services.money_entries(project.id, what, args.get("kind")), args)
 
 
 @blp.route("/projects/<int:project_id>/costs")
@@ -243,3 +252,40 @@ class MeasurementImport(MethodView):
                 title="Validation failed",
                 errors=[e.as_dict() for e in exc.errors],
             )
+
+
+@blp.route("/snapshots")
+class Snapshots(MethodView):
+    decorators = [permission_required(Action.READ)]
+
+    @blp.arguments(SnapshotQuery, location="query")
+    @blp.response(200, SnapshotPage)
+    def get(self, args):
+        """Monthly ROI snapshots (written by the ``roi_snapshot`` job), by period."""
+        period = args.get("period")
+        query = loaders.snapshots_query(
+            str(period) if period else None,
+            args.get("program_id"),
+            args.get("project_id"),
+            args.get("status"),
+        )
+        return _page(query, args)
+
+
+@blp.route("/alerts")
+class Alerts(MethodView):
+    decorators = [permission_required(Action.READ)]
+
+    @blp.arguments(AlertQuery, location="query")
+    @blp.response(200, AlertPage)
+    def get(self, args):
+        """Alerts, newest first; filter by ``open``, ``kind``, ``project_id``, ``period``."""
+        period = args.get("period")
+        query = loaders.alerts_query(
+            open_only=args.get("open"),
+            kind=args.get("kind"),
+            project_id=args.get("project_id"),
+            program_id=args.get("program_id"),
+            period=str(period) if period else None,
+        )
+        return _page(query, args)

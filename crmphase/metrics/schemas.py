@@ -1,4 +1,4 @@
-"""JSON shapes of KPIs, measurements, money entries and the ROI figures."""
+"""JSON shapes of KPIs, measurements, money entries, the ROI figures, snapshots and alerts."""
 
 from decimal import Decimal
 
@@ -14,10 +14,16 @@ from crmphase.api.fields import (
     page_schema,
     text_or_none,
 )
-from crmphase.metrics.models import COST_CATEGORIES
+from crmphase.metrics.models import ALERT_KINDS, COST_CATEGORIES, SNAPSHOT_STATUSES
 from crmphase.metrics.roi import Cadence, Direction, EntryKind, KpiStatus
 
 Str = ma.fields.String
+MAX_ID = 2**31 - 1  # the id columns are 32-bit integers
+
+
+def Id(**kwargs):  # a field factory, named like the fields
+    """A row id in a query: a positive integer that fits the column (never a 500)."""
+    return ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 def DecimalText(description: str = "", **kwargs) -> ma.fields.Decimal:
@@ -298,6 +304,70 @@ class ImportResultSchema(ma.Schema):
     unchanged = ma.fields.Integer()
 
 
+class SnapshotSchema(ma.Schema):
+    id = ma.fields.Integer()
+    project_id = ma.fields.Integer()
+    program_id = ma.fields.Integer()
+    period = Str()
+    department = Str()
+    phase = Str()
+    state = Str()
+    budget = Money(allow_none=True)
+    actual_cumulative_cost = Money()
+    actual_cumulative_benefit = Money()
+    actual_net_benefit = Money(allow_none=True)
+    actual_roi_pct = ma.fields.Decimal(as_string=True, allow_none=True)
+    actual_npv = Money()
+    actual_payback_period = Str(allow_none=True)
+    plan_cumulative_cost = Money()
+    plan_cumulative_benefit = Money()
+    plan_net_benefit = Money(allow_none=True)
+    plan_roi_pct = ma.fields.Decimal(as_string=True, allow_none=True)
+    plan_npv = Money()
+    plan_payback_period = Str(allow_none=True)
+    kpi_attainment = ma.fields.Decimal(as_string=True, allow_none=True)
+    kpi_details = ma.fields.Raw(allow_none=True)
+    due_count = ma.fields.Integer()
+    measured_count = ma.fields.Integer()
+    measured = ma.fields.Boolean()
+    status = Str(metadata={"enum": list(SNAPSHOT_STATUSES)})
+    computed_at = ma.fields.DateTime()
+    recomputed_count = ma.fields.Integer()
+
+
+class SnapshotQuery(PageQuery):
+    period = PeriodField()
+    program_id = Id()
+    project_id = Id()
+    status = Str(validate=ma.validate.OneOf(SNAPSHOT_STATUSES))
+
+
+class AlertSchema(ma.Schema):
+    id = ma.fields.Integer()
+    project_id = ma.fields.Integer()
+    kpi_id = ma.fields.Integer(allow_none=True)
+    kind = Str(metadata={"enum": list(ALERT_KINDS)})
+    period = Str()
+    subject_key = Str()
+    detail = Str()
+    opened_at = ma.fields.DateTime()
+    resolved_at = ma.fields.DateTime(allow_none=True)
+    open = ma.fields.Method("_open")
+
+    def _open(self, alert):
+        return alert.resolved_at is None
+
+
+class AlertQuery(PageQuery):
+    open = ma.fields.Boolean(metadata={"description": "true: open alerts; false: resolved"})
+    kind = Str(validate=ma.validate.OneOf(ALERT_KINDS))
+    project_id = Id()
+    program_id = Id()
+    period = PeriodField()
+
+
 KpiPage = page_schema(KpiSchema, "KpiPage")
 CostPage = page_schema(CostEntrySchema, "CostPage")
 BenefitPage = page_schema(MoneyEntrySchema, "BenefitPage")
+SnapshotPage = page_schema(SnapshotSchema, "SnapshotPage")
+AlertPage = page_schema(AlertSchema, "AlertPage")

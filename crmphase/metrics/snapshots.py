@@ -173,16 +173,3 @@ def write_roi_snapshots(ctx: JobContext) -> int:
         written += 1
     db.session.flush()
     return written
-
-
-def snapshots_query(period: str | None = None, program_id=None, project_id=None, status=None):
-    query = sa.select(RoiSnapshot).order_by(RoiSnapshot.period.desc(), RoiSnapshot.project_id)
-    if period:
-        query = query.where(RoiSnapshot.period == period)
-    if program_id:
-        query = query.where(RoiSnapshot.program_id == program_id)
-    if project_id:
-        query = query.where(RoiSnapshot.project_id == project_id)
-    if status:
-        query = query.where(RoiSnapshot.status == status)
-    return query

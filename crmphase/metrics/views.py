@@ -1,4 +1,5 @@
-"""Pages: the Measurement and Money tabs, KPI, measurement and money forms, CSV import."""
+"""Pages: the Measurement, Money and Monthly snapshots tabs, KPI, measurement and money
+forms, CSV import, the alerts."""
 
 import sqlalchemy as sa
 from flask import (
@@ -21,7 +22,7 @@ from crmphase.auth.roles import Role
 from crmphase.errors import NotFound, ValidationFailed
 from crmphase.extensions import db
 from crmphase.forms import apply_errors
-from crmphase.metrics import imports, services
+from crmphase.metrics import imports, loaders, services
 from crmphase.metrics.forms import (
     CostForm,
     ImportCommitForm,
@@ -30,23 +31,28 @@ from crmphase.metrics.forms import (
     MeasurementForm,
     MoneyForm,
 )
+from crmphase.metrics.models import ALERT_KINDS
 from crmphase.metrics.queries import measurement_panels, money_view
 from crmphase.navigation import NavEntry, ProjectTab, add_nav, add_project_tab
 from crmphase.periods import Period, PeriodError
-from crmphase.programs.services import get_project
+from crmphase.programs.loaders import get_project
 
 bp = Blueprint("metrics", __name__)
 
 add_project_tab(ProjectTab("measurement", "Measurement", "metrics.project_measurement", order=20))
 add_project_tab(ProjectTab("money", "Money", "metrics.project_money", order=30))
+add_project_tab(
+    ProjectTab("monitoring", "Monthly snapshots", "metrics.project_monitoring", order=40)
+)
 add_nav(
     NavEntry(
         "Import measurements",
         "metrics.import_measurements",
         order=40,
-        roles=frozenset({Role.MANAGER.value, Role.CRMO.value}),
+        action=Action.MEASUREMENT_IMPORT,
     )
 )
+add_nav(NavEntry("Alerts", "metrics.alert_list", order=60))
 
 
 def _period_arg(default: Period) -> Period:
@@ -333,3 +339,40 @@ def import_commit():
         "success",
     )
     return redirect(url_for("metrics.import_measurements"))
+
+
+@bp.route("/alerts")
+@permission_required(Action.READ)
+def alert_list():
+    kind = request.args.get("kind") if request.args.get("kind") in ALERT_KINDS else None
+    resolved = request.args.get("resolved") == "1"
+    page = db.paginate(
+        loaders.alerts_query(open_only=not resolved, kind=kind),
+        per_page=current_app.config["PER_PAGE"],
+    )
+    return render_template(
+        "metrics/alerts.html",
+        page=page,
+        projects=loaders.projects_by_id({a.project_id for a in page.items}),
+        kind=kind,
+        resolved=resolved,
+        kinds=ALERT_KINDS,
+        counts=loaders.open_alert_counts(),
+        today=clock.today(),
+    )
+
+
+@bp.route("/projects/<int:project_id>/monitoring")
+@permission_required(Action.READ)
+def project_monitoring(project_id):
+    project = get_project(project_id)
+    page = db.paginate(loaders.snapshots_query(project_id=project.id), per_page=12)
+    alerts = db.session.scalars(loaders.alerts_query(project_id=project.id).limit(50)).all()
+    return render_template(
+        "metrics/project_monitoring.html",
+        project=project,
+        page=page,
+        alerts=alerts,
+        tab="monitoring",
+        may_edit=can(current_actor(), Action.PROJECT_EDIT, project),
+    )

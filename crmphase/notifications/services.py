@@ -8,7 +8,6 @@ processes never mail the same one.
 
 from __future__ import annotations
 
-import functools
 import logging
 import smtplib
 from dataclasses import dataclass
@@ -19,10 +18,12 @@ import sqlalchemy as sa
 from flask import current_app
 
 from crmphase import clock
-from crmphase.errors import NotFound
+from crmphase.auth.models import User
+from crmphase.exports.models import ExportFile
 from crmphase.extensions import db
 from crmphase.notifications.mail import Attachment, MailConnection, OutgoingMail, mail_configured
 from crmphase.notifications.models import Notification
+from crmphase.notifications.queries import get_own
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 class Draft:
     """A notification to queue unless one with the same ``dedupe_key`` exists."""
 
-    recipient: object  # a User
+    recipient: User | None  # None (or an inactive user): nothing is queued
     subject: str
     body: str
     reason_type: str  # alert | review | export | kpi_due
@@ -124,8 +125,6 @@ def _set_delivery(notification_id: int, **values) -> None:
 def _attachments(notification: Notification) -> list[Attachment]:
     if notification.reason_type != "export" or notification.reason_id is None:
         return []
-    from crmphase.exports.models import ExportFile
-
     export = db.session.get(ExportFile, notification.reason_id)
     if export is None:
         return []
@@ -190,41 +189,10 @@ def deliver_pending(limit: int = BATCH) -> dict[str, int]:
     return counts
 
 
-# --- reading -------------------------------------------------------------------------------
+# --- marking read ------------------------------------------------------------------------
 
 
-def notifications_query(user, *, unread_only: bool = False):
-    query = (
-        sa.select(Notification)
-        .where(Notification.recipient_id == user.id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-    )
-    if unread_only:
-        query = query.where(Notification.read_at.is_(None))
-    return query
-
-
-@functools.cache
-def unread_count_statement():
-    """Unread notifications of ``:user_id`` (built once: the navigation counts them on
-    every page)."""
-    notes = Notification.__table__
-    return sa.select(sa.func.count(notes.c.id)).where(
-        notes.c.recipient_id == sa.bindparam("user_id"), notes.c.read_at.is_(None)
-    )
-
-
-def get_own(user, notification_id: int) -> Notification:
-    """A notification of ``user``; somebody else's is reported as not found."""
-    notification = (
-        db.session.get(Notification, notification_id) if 0 < notification_id < 2**31 else None
-    )
-    if notification is None or notification.recipient_id != user.id:
-        raise NotFound(f"no notification {notification_id} for you")
-    return notification
-
-
-def mark_read(user, notification_id: int | None = None) -> int:
+def mark_read(user: User, notification_id: int | None = None) -> int:
     """Mark one notification (or, without an id, all of them) read; returns how many."""
     now = clock.now()
     query = sa.update(Notification).where(
@@ -238,13 +206,3 @@ def mark_read(user, notification_id: int | None = None) -> int:
     )
     db.session.commit()
     return result.rowcount
-
-
-def delivery_summary() -> dict[str, int]:
-    """Notifications by delivery outcome (the job page shows it to the CRMO)."""
-    rows = db.session.execute(
-        sa.select(Notification.delivery, sa.func.count(Notification.id)).group_by(
-            Notification.delivery
-        )
-    )
-    return dict(rows.all())

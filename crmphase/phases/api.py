@@ -5,9 +5,11 @@ from flask_smorest import Blueprint
 
 from crmphase import clock
 from crmphase.api.fields import PageQuery, page_body
+from crmphase.audit.loaders import project_events_query
 from crmphase.auth.policy import Action, authorize, current_actor, permission_required
+from crmphase.errors import Conflict
 from crmphase.extensions import db
-from crmphase.phases import services
+from crmphase.phases import loaders, services
 from crmphase.phases.schemas import (
     CriterionSchema,
     CriterionUpdateSchema,
@@ -21,7 +23,7 @@ from crmphase.phases.schemas import (
     TemplateCriterionPage,
     TemplateCriterionSchema,
 )
-from crmphase.programs.services import get_program, get_project
+from crmphase.programs.loaders import get_program, get_project
 
 blp = Blueprint("gates_api", __name__, description="Phase gates: criteria, reviews, decisions")
 
@@ -49,7 +51,7 @@ def criterion_body(state, row) -> dict:
 
 
 def gate_body(project) -> dict:
-    gate = services.current_gate(project)
+    gate = loaders.current_gate(project)
     return {
         "project_id": project.id,
         "phase": project.phase,
@@ -59,10 +61,10 @@ def gate_body(project) -> dict:
         "blocking_reasons": gate.status.blocking_reasons,
         "unmet": gate.unmet,
         "criteria": [criterion_body(c, gate.rows.get(c.key)) for c in gate.status.criteria],
-        "pending_review": services.pending_review(project.id),
-        "allowed_decisions": services.allowed_decisions(project),
-        "next_review_due": services.next_review_due(project),
-        "review_overdue": services.is_review_overdue(project),
+        "pending_review": loaders.pending_review(project.id),
+        "allowed_decisions": loaders.allowed_decisions(project),
+        "next_review_due": loaders.next_review_due(project),
+        "review_overdue": loaders.is_review_overdue(project),
     }
 
 
@@ -87,7 +89,7 @@ class GateCriterionItem(MethodView):
         project = get_project(project_id)
         authorize(Action.GATE_CRITERION, project)
         services.set_criterion(current_actor(), project, key, data["met"], data.get("evidence"))
-        gate = services.current_gate(project)
+        gate = loaders.current_gate(project)
         state = next(c for c in gate.status.criteria if c.key == key)
         return criterion_body(state, gate.rows.get(key))
 
@@ -101,7 +103,7 @@ class GateReviews(MethodView):
     def get(self, args, project_id):
         """The project's review requests, newest first."""
         project = get_project(project_id)
-        return _page(services.reviews_query(project.id), args)
+        return _page(loaders.reviews_query(project.id), args)
 
     @permission_required(Action.GATE_REVIEW_REQUEST)
     @blp.arguments(ReviewSchema)
@@ -122,10 +124,8 @@ class GateReviewWithdraw(MethodView):
         """Withdraw the waiting review request (the project's manager or the CRMO)."""
         project = get_project(project_id)
         authorize(Action.GATE_REVIEW_REQUEST, project)
-        waiting = services.pending_review(project.id)
+        waiting = loaders.pending_review(project.id)
         if waiting is None or waiting.id != review_id:
-            from crmphase.errors import Conflict
-
             raise Conflict(f"review {review_id} of this project is not waiting")
         return services.withdraw_review(current_actor(), project)
 
@@ -138,9 +138,9 @@ class GateQueue(MethodView):
     @blp.response(200, QueuePage)
     def get(self, args):
         """Reviews waiting for a decision, oldest first, with their age and readiness."""
-        body = _page(services.steering_queue_query(), args)
+        body = _page(loaders.steering_queue_query(), args)
         now = clock.now()
-        gates = services.current_gates([review.project for review in body["items"]])
+        gates = loaders.current_gates([review.project for review in body["items"]])
         items = []
         for review in body["items"]:
             gate = gates[review.project_id]
@@ -153,7 +153,7 @@ class GateQueue(MethodView):
                     "age_days": (now - review.requested_at).days,
                     "ready": gate.status.ready,
                     "unmet": gate.unmet,
-                    "review_overdue": services.is_review_overdue(review.project),
+                    "review_overdue": loaders.is_review_overdue(review.project),
                 }
             )
         body["items"] = items
@@ -169,7 +169,7 @@ class ProgramCriteria(MethodView):
     def get(self, args, program_id):
         """The criteria this program adds to the default gate criteria."""
         program = get_program(program_id)
-        return _page(services.templates_query(program.id), args)
+        return _page(loaders.templates_query(program.id), args)
 
     @blp.arguments(TemplateCriterionSchema)
     @blp.response(201, TemplateCriterionSchema)
@@ -201,7 +201,7 @@ class GateDecisions(MethodView):
     def get(self, args, project_id):
         """The project's gate decisions, in the order they were taken."""
         project = get_project(project_id)
-        return _page(services.decisions_query(project.id), args)
+        return _page(loaders.decisions_query(project.id), args)
 
     @blp.arguments(DecisionSchema)
     @blp.response(201, DecisionSchema)
@@ -233,4 +233,4 @@ class ProjectEvents(MethodView):
     def get(self, args, project_id):
         """The project's audit trail, oldest first: who, when, what, before, after."""
         project = get_project(project_id)
-        return _page(services.events_query(project.id), args)
+        return _page(project_events_query(project.id, newest_first=False), args)

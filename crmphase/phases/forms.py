@@ -65,7 +65,3 @@ class TemplateCriterionForm(FlaskForm):
             SelectChoice("0", "Advisory — shown, never blocks"),
         ],
     )
-
-
-class ConfirmForm(FlaskForm):
-    """An empty form: the CSRF token of a confirmation step."""

@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
+from crmphase.auth.rules import gate_decider_refusal
 from crmphase.money import round_half_up
 
 
@@ -29,6 +30,10 @@ class ProjectState(enum.StrEnum):
     ON_HOLD = "on_hold"
     KILLED = "killed"
     RETIRED = "retired"
+
+
+# A closed project changes only when the CRMO reopens it.
+CLOSED_STATES: frozenset[ProjectState] = frozenset({ProjectState.KILLED, ProjectState.RETIRED})
 
 
 class DecisionKind(enum.StrEnum):
@@ -480,8 +485,6 @@ def gate_status(
 
 _E = TypeVar("_E", bound=enum.StrEnum)
 
-DECIDER_ROLES: frozenset[str] = frozenset({"steering", "crmo"})
-
 ALLOWED_DECISIONS: dict[ProjectState, frozenset[DecisionKind]] = {
     ProjectState.ACTIVE: frozenset(
         {
@@ -534,12 +537,13 @@ class DecisionRefused(Exception):
 
 
 def _check_decider(decision: DecisionKind, actor_role: str, actor_manages_project: bool) -> None:
-    if actor_manages_project:
-        raise DecisionRefused(403, ["you manage this project; another person must decide it"])
-    if decision == DecisionKind.REOPEN and actor_role != "crmo":
-        raise DecisionRefused(403, ["only the CRMO can reopen a project"])
-    if actor_role not in DECIDER_ROLES:
-        raise DecisionRefused(403, ["only steering or the CRMO can decide a gate"])
+    refusal = gate_decider_refusal(
+        actor_role,
+        reopen=decision == DecisionKind.REOPEN,
+        manages_project=actor_manages_project,
+    )
+    if refusal is not None:
+        raise DecisionRefused(403, [refusal])
 
 
 def _check_to_phase(
@@ -593,11 +597,12 @@ def decide(
 ) -> DecisionOutcome:
     """Apply a gate decision to ``position`` (SPEC §3) or raise :class:`DecisionRefused`.
 
-    Checked in this order: who decides (403), whether the project's state allows the
-    decision (409), whether it is well formed (422: recycle's ``to_phase``), whether the
-    phase allows it (409: retire outside manage) and for go whether the gate is ready (409,
-    listing the blocking criteria). Decision and phases may be given as plain strings; an
-    unknown decision is refused (422) before anything else.
+    Checked in this order: who decides (403, as the policy in :mod:`crmphase.auth.rules`
+    answers it), whether the project's state allows the decision (409), whether it is well
+    formed (422: recycle's ``to_phase``), whether the phase allows it (409: retire outside
+    manage) and for go whether the gate is ready (409, listing the blocking criteria).
+    Decision and phases may be given as plain strings; an unknown decision is refused (422)
+    before anything else.
     ``gate`` is the status of the gate leaving ``position.phase``; it is only read for go.
     The rationale is checked by the caller.
     """

@@ -1,82 +1,47 @@
-"""Gates in the database: criteria, reviews and decisions (SPEC §3).
+"""Every write of the gates (SPEC §3): criteria, reviews, decisions and criteria templates.
 
-The rules live in :mod:`crmphase.phases.rules`; this module loads the facts they read,
-saves what they decide, writes the audit trail and commits. Each public function that
-changes something is one transaction and writes exactly one audit event when it changes
-anything (``enter_gate`` is the exception: its caller commits and logs).
+The rules live in :mod:`crmphase.phases.rules` and the reads they take in
+:mod:`crmphase.phases.loaders`; this module saves what the rules decide, writes the audit
+trail and commits. Each public function that changes something is one transaction and
+writes exactly one audit event when it changes anything (``enter_gate`` is the exception:
+its caller commits and logs).
 """
 
 from __future__ import annotations
 
-import functools
 import re
-from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from crmphase import clock
-from crmphase.audit.models import Event
 from crmphase.audit.services import record_event
 from crmphase.auth.policy import Action, authorize
 from crmphase.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from crmphase.extensions import db
 from crmphase.phases import rules
+from crmphase.phases.loaders import (
+    Gate,
+    criterion_rows,
+    current_gate,
+    gate_definitions,
+    pending_review,
+    program_template,
+)
 from crmphase.phases.models import CriterionTemplate, GateCriterion, GateDecision, GateReview
 from crmphase.phases.rules import (
     CriterionDefinition,
     CriterionKind,
     DecisionKind,
-    GateStatus,
     Phase,
     ProjectState,
 )
 from crmphase.programs.models import Program, Project
+from crmphase.versioning import check_version, versioned_commit
 
 MAX_TEXT = 5000
-CLOSED = (ProjectState.KILLED.value, ProjectState.RETIRED.value)
 
 
 # --- criteria of a gate ---------------------------------------------------------------------
-
-
-def template_definitions(program_id: int, phase: Phase | str) -> list[CriterionDefinition]:
-    """The criteria a program's CRMO added to the gate leaving ``phase``, oldest first."""
-    query = (
-        sa.select(CriterionTemplate)
-        .where(CriterionTemplate.program_id == program_id, CriterionTemplate.phase == str(phase))
-        .order_by(CriterionTemplate.id)
-    )
-    return [
-        CriterionDefinition(
-            t.key, t.label, CriterionKind(t.kind), required=t.required, help=t.help or ""
-        )
-        for t in db.session.scalars(query)
-    ]
-
-
-def gate_definitions(program_id: int, phase: Phase | str) -> list[CriterionDefinition]:
-    """Defaults first, then the program's additions (a key never appears twice)."""
-    seen: dict[str, CriterionDefinition] = {}
-    for definition in (
-        *rules.DEFAULT_CRITERIA[Phase(phase)],
-        *template_definitions(program_id, phase),
-    ):
-        seen.setdefault(definition.key, definition)
-    return list(seen.values())
-
-
-def _criterion_rows(project_id: int, phase: Phase | str) -> list[GateCriterion]:
-    query = (
-        sa.select(GateCriterion)
-        .where(GateCriterion.project_id == project_id, GateCriterion.phase == str(phase))
-        .options(selectinload(GateCriterion.checked_by))
-        .order_by(GateCriterion.position, GateCriterion.id)
-    )
-    return list(db.session.scalars(query))
 
 
 def enter_gate(project: Project) -> list[GateCriterion]:
@@ -89,7 +54,7 @@ def enter_gate(project: Project) -> list[GateCriterion]:
     """
     if project.id is None:
         db.session.flush()
-    existing = {row.key: row for row in _criterion_rows(project.id, project.phase)}
+    existing = {row.key: row for row in criterion_rows(project.id, project.phase)}
     position = max((row.position for row in existing.values()), default=-1) + 1
     for definition in gate_definitions(project.program_id, project.phase):
         if definition.key in existing:
@@ -111,162 +76,6 @@ def enter_gate(project: Project) -> list[GateCriterion]:
         existing[row.key] = row
     db.session.flush()
     return sorted(existing.values(), key=lambda r: (r.position, r.key))
-
-
-# --- facts for the auto criteria ------------------------------------------------------------
-
-
-def missing_measurement_counts(project_ids: list[int]) -> dict[int, int]:
-    """How many due KPI-periods of each project are missing (SPEC §4): due, unmeasured,
-    and past the program's grace days. A fixed number of queries for any number."""
-    from crmphase.metrics.tracking import load_tracking
-    from crmphase.periods import Period
-
-    today = clock.today()
-    tracking = load_tracking(project_ids, through=Period.of(today))
-    return {pid: len(t.missing(today=today)) for pid, t in tracking.items()}
-
-
-def missing_measurement_count(project: Project) -> int:
-    return missing_measurement_counts([project.id]).get(project.id, 0)
-
-
-def projects_facts(projects: list[Project]) -> dict[int, rules.ProjectFacts]:
-    """What the auto criteria read about each project, in a fixed number of queries."""
-    from crmphase.metrics.models import BenefitEntry, CostEntry, Kpi, Measurement
-    from crmphase.programs.models import project_team_members
-
-    ids = [p.id for p in projects]
-    if not ids:
-        return {}
-    kpis: dict[int, list] = {pid: [] for pid in ids}
-    for kpi in db.session.scalars(
-        sa.select(Kpi).where(Kpi.project_id.in_(ids)).order_by(Kpi.project_id, Kpi.id)
-    ):
-        kpis[kpi.project_id].append(kpi)
-    kpi_ids = [k.id for rows in kpis.values() for k in rows]
-    counts: dict[int, int] = {}
-    if kpi_ids:
-        counts = dict(
-            db.session.execute(
-                sa.select(Measurement.kpi_id, sa.func.count())
-                .where(Measurement.kpi_id.in_(kpi_ids))
-                .group_by(Measurement.kpi_id)
-            ).all()
-        )
-
-    def planned(model) -> dict[int, Decimal]:
-        rows = db.session.execute(
-            sa.select(model.project_id, sa.func.sum(model.amount))
-            .where(model.project_id.in_(ids), model.kind == "plan")
-            .group_by(model.project_id)
-        ).all()
-        return {pid: Decimal(str(total or 0)) for pid, total in rows}
-
-    costs, benefits = planned(CostEntry), planned(BenefitEntry)
-    teams = dict(
-        db.session.execute(
-            sa.select(project_team_members.c.project_id, sa.func.count())
-            .where(project_team_members.c.project_id.in_(ids))
-            .group_by(project_team_members.c.project_id)
-        ).all()
-    )
-    programs = {
-        p.id: p
-        for p in db.session.scalars(
-            sa.select(Program).where(Program.id.in_({p.program_id for p in projects}))
-        )
-    }
-    missing = missing_measurement_counts(ids)
-    zero = Decimal(0)
-    return {
-        project.id: rules.ProjectFacts(
-            objective=project.objective,
-            business_lead=project.business_lead,
-            it_lead=project.it_lead,
-            kpis=tuple(
-                rules.KpiFacts(
-                    name=k.name,
-                    has_baseline=k.baseline_value is not None and bool(k.baseline_period),
-                    has_target=k.target_value is not None,
-                    has_target_period=bool(k.target_period),
-                    measurement_count=counts.get(k.id, 0),
-                )
-                for k in kpis[project.id]
-            ),
-            budget=project.budget,
-            planned_start=project.planned_start,
-            planned_end=project.planned_end,
-            team_member_count=teams.get(project.id, 0),
-            planned_cost_total=costs.get(project.id, zero),
-            planned_benefit_total=benefits.get(project.id, zero),
-            missing_measurement_count=missing.get(project.id, 0),
-            bite_size_max_months=programs[project.program_id].bite_size_max_months,
-            bite_size_max_budget=programs[project.program_id].bite_size_max_budget,
-        )
-        for project in projects
-    }
-
-
-def project_facts(project: Project) -> rules.ProjectFacts:
-    """What the auto criteria read about ``project``."""
-    return projects_facts([project])[project.id]
-
-
-@dataclass(frozen=True)
-class Gate:
-    """The gate a project stands at: the pure status plus the rows behind it."""
-
-    project: Project
-    status: GateStatus
-    rows: dict[str, GateCriterion]
-
-    @property
-    def unmet(self) -> list[dict]:
-        return [
-            {"key": c.key, "label": c.label, "explanation": c.explanation}
-            for c in self.status.blocking
-        ]
-
-
-def current_gates(projects: list[Project]) -> dict[int, Gate]:
-    """The live checklist of each project's current gate, in a fixed number of queries."""
-    if not projects:
-        return {}
-    db.session.flush()  # rows added in this transaction count
-    pairs = {(p.id, p.phase) for p in projects}
-    rows: dict[int, list[GateCriterion]] = {p.id: [] for p in projects}
-    query = (
-        sa.select(GateCriterion)
-        .where(GateCriterion.project_id.in_([p.id for p in projects]))
-        .options(selectinload(GateCriterion.checked_by))
-        .order_by(GateCriterion.project_id, GateCriterion.position, GateCriterion.id)
-    )
-    for row in db.session.scalars(query):
-        if (row.project_id, row.phase) in pairs:
-            rows[row.project_id].append(row)
-    facts = projects_facts(projects)
-    gates = {}
-    for project in projects:
-        mine = rows[project.id]
-        if mine:
-            definitions = [
-                CriterionDefinition(
-                    r.key, r.label, CriterionKind(r.kind), required=r.required, help=r.help or ""
-                )
-                for r in mine
-            ]
-        else:  # a project from before the gates existed: show what entering would give it
-            definitions = gate_definitions(project.program_id, project.phase)
-        manual = {r.key: (r.met, r.evidence or "") for r in mine if r.kind == CriterionKind.MANUAL}
-        status = rules.gate_status(Phase(project.phase), definitions, facts[project.id], manual)
-        gates[project.id] = Gate(project, status, {r.key: r for r in mine})
-    return gates
-
-
-def current_gate(project: Project) -> Gate:
-    """The live checklist of the gate leaving the project's current phase."""
-    return current_gates([project])[project.id]
 
 
 # --- ticking manual criteria -----------------------------------------------------------------
@@ -322,7 +131,7 @@ def set_criterion(
 
 
 def _refuse_closed(project: Project, what: str) -> None:
-    if project.state in CLOSED:
+    if project.is_closed:
         raise Conflict(
             f"the project is {project.state}; {what} until the CRMO reopens it",
             state=project.state,
@@ -330,15 +139,6 @@ def _refuse_closed(project: Project, what: str) -> None:
 
 
 # --- review requests -------------------------------------------------------------------------
-
-
-def pending_review(project_id: int) -> GateReview | None:
-    return db.session.scalar(
-        sa.select(GateReview)
-        .where(GateReview.project_id == project_id, GateReview.status == "pending")
-        .order_by(GateReview.requested_at)
-        .limit(1)
-    )
 
 
 def request_review(actor, project: Project, note: str | None = "") -> GateReview:
@@ -403,42 +203,6 @@ def withdraw_review(actor, project: Project) -> GateReview:
     return review
 
 
-def reviews_query(project_id: int):
-    return (
-        sa.select(GateReview)
-        .where(GateReview.project_id == project_id)
-        .options(selectinload(GateReview.requested_by))
-        .order_by(GateReview.requested_at.desc(), GateReview.id.desc())
-    )
-
-
-def steering_queue_query():
-    """Pending reviews, oldest first: what the steering committee must decide."""
-    return (
-        sa.select(GateReview)
-        .join(Project, Project.id == GateReview.project_id)
-        .where(GateReview.status == "pending")
-        .options(
-            selectinload(GateReview.requested_by),
-            selectinload(GateReview.project).selectinload(Project.program),
-            selectinload(GateReview.project).selectinload(Project.manager),
-        )
-        .order_by(GateReview.requested_at, GateReview.id)
-    )
-
-
-@functools.cache
-def pending_count_statement():
-    """Pending reviews that ``:user_id`` may decide (built once: the navigation counts
-    them on every page)."""
-    reviews, projects = GateReview.__table__, Project.__table__
-    return (
-        sa.select(sa.func.count())
-        .select_from(reviews.join(projects, projects.c.id == reviews.c.project_id))
-        .where(reviews.c.status == "pending", projects.c.manager_id != sa.bindparam("user_id"))
-    )
-
-
 # --- decisions -------------------------------------------------------------------------------
 
 
@@ -464,7 +228,7 @@ def _refusal(exc: rules.DecisionRefused, gate: Gate | None):
 
 
 def _reset_manual(project: Project, phase: Phase) -> list[str]:
-    rows = _criterion_rows(project.id, phase)
+    rows = criterion_rows(project.id, phase)
     keys = set(
         rules.manual_reset_keys(
             phase,
@@ -498,15 +262,13 @@ def decide(
     """
     action = Action.GATE_REOPEN if decision == DecisionKind.REOPEN else Action.GATE_DECIDE
     authorize(action, project, user=actor)
-    if expected_version is not None and int(expected_version) != project.version:
-        current = project.version
-        db.session.rollback()
-        raise Conflict(
-            f"the project changed since you looked at it (version {expected_version}, now "
-            f"{current}); reload the gate and decide again",
-            your_version=int(expected_version),
-            current_version=current,
-        )
+    looked_at = check_version(
+        project,
+        expected_version,
+        "project",
+        required=False,
+        advice="nothing was decided: reload the gate and decide again",
+    )
     rationale = (rationale or "").strip()
     if not rationale:
         raise ValidationFailed.one("rationale", "give the reason for the decision")
@@ -527,16 +289,18 @@ def decide(
         db.session.rollback()
         raise _refusal(exc, gate) from None
 
-    try:
-        return _apply(actor, project, DecisionKind(decision), rationale, to_phase, outcome)
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict(
-            "another decision on this gate was taken at the same moment; reload the gate"
-        ) from None
+    with versioned_commit(
+        project,
+        "project",
+        looked_at,
+        conflict_detail="another decision on this gate was taken at the same moment; "
+        "reload the gate",
+    ):
+        return _apply(actor, project, DecisionKind(decision), rationale, outcome)
 
 
-def _apply(actor, project, decision, rationale, to_phase, outcome) -> GateDecision:
+def _apply(actor, project, decision, rationale, outcome) -> GateDecision:
+    """Save the outcome of a decision the rules allowed, with its audit event. No commit."""
     today = clock.today()
     before = _position_values(project)
     from_phase, from_state = project.phase, project.state
@@ -592,57 +356,7 @@ def _apply(actor, project, decision, rationale, to_phase, outcome) -> GateDecisi
         project_id=project.id,
         program_id=project.program_id,
     )
-    db.session.commit()
     return row
-
-
-def decisions_query(project_id: int):
-    """The project's decisions in the order they were taken."""
-    return (
-        sa.select(GateDecision)
-        .where(GateDecision.project_id == project_id)
-        .options(selectinload(GateDecision.decided_by))
-        .order_by(GateDecision.id)
-    )
-
-
-def allowed_decisions(project: Project) -> list[str]:
-    """The decisions the rules allow in the project's state and phase (not who may take them)."""
-    kinds = rules.ALLOWED_DECISIONS[ProjectState(project.state)]
-    allowed = [k for k in DecisionKind if k in kinds]
-    if project.phase != Phase.MANAGE:
-        allowed = [k for k in allowed if k != DecisionKind.RETIRE]
-    if not rules.earlier_phases(Phase(project.phase)):
-        allowed = [k for k in allowed if k != DecisionKind.RECYCLE]
-    return [k.value for k in allowed]
-
-
-# --- periodic review -------------------------------------------------------------------------
-
-
-def review_basis(project: Project) -> date | None:
-    """The day the periodic-review clock runs from: the last review, else entering manage."""
-    return project.last_review_on or project.phase_entered_on
-
-
-def next_review_due(project: Project) -> date | None:
-    if project.phase != Phase.MANAGE or review_basis(project) is None:
-        return None
-    return rules.next_review_due(review_basis(project))
-
-
-def is_review_overdue(project: Project) -> bool:
-    return rules.review_overdue(
-        Phase(project.phase), ProjectState(project.state), review_basis(project), clock.today()
-    )
-
-
-def project_flags(project: Project) -> list[dict]:
-    """Badges a project carries wherever it is listed."""
-    flags = []
-    if is_review_overdue(project):
-        flags.append({"label": "review overdue", "kind": "overdue"})
-    return flags
 
 
 # --- criteria templates ----------------------------------------------------------------------
@@ -714,9 +428,7 @@ def add_template_criterion(
 def remove_template_criterion(actor, program: Program, template_id: int) -> None:
     """Remove a program's criterion; projects already in that gate keep it."""
     authorize(Action.PROGRAM_MANAGE, user=actor)
-    template = db.session.get(CriterionTemplate, template_id)
-    if template is None or template.program_id != program.id:
-        raise NotFound(f"program {program.id} has no added criterion {template_id}")
+    template = program_template(program.id, template_id)
     before = {
         "phase": template.phase,
         "key": template.key,
@@ -733,24 +445,3 @@ def remove_template_criterion(actor, program: Program, template_id: int) -> None
         program_id=program.id,
     )
     db.session.commit()
-
-
-def templates_query(program_id: int):
-    return (
-        sa.select(CriterionTemplate)
-        .where(CriterionTemplate.program_id == program_id)
-        .order_by(CriterionTemplate.phase, CriterionTemplate.id)
-    )
-
-
-# --- the audit trail -------------------------------------------------------------------------
-
-
-def events_query(project_id: int):
-    """The project's audit trail in the order it happened."""
-    return (
-        sa.select(Event)
-        .where(Event.project_id == project_id)
-        .options(selectinload(Event.actor))
-        .order_by(Event.id)
-    )

@@ -5,23 +5,30 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from crmphase import clock
-from crmphase.auth.policy import Action, authorize, can, current_actor, permission_required
+from crmphase.auth.policy import (
+    Action,
+    authorize,
+    can,
+    current_actor,
+    explain_refusal,
+    permission_required,
+    role_allows,
+)
 from crmphase.errors import Conflict, Forbidden, ValidationFailed
 from crmphase.extensions import db
-from crmphase.forms import apply_errors
+from crmphase.forms import ConfirmForm, apply_errors
 from crmphase.navigation import NavEntry, ProjectTab, add_nav, add_project_tab
-from crmphase.phases import services
+from crmphase.phases import loaders, services
 from crmphase.phases.forms import (
     CONFIRM_FIRST,
     DECISION_LABELS,
-    ConfirmForm,
     CriterionForm,
     DecisionForm,
     ReviewRequestForm,
     TemplateCriterionForm,
 )
 from crmphase.phases.rules import DEFAULT_CRITERIA, PHASE_ORDER, Phase
-from crmphase.programs.services import get_program, get_project
+from crmphase.programs.loaders import get_program, get_project
 
 bp = Blueprint("phases", __name__)
 
@@ -31,20 +38,20 @@ add_nav(
         "Waiting for my decision",
         "phases.queue",
         order=30,
-        roles=frozenset({"steering", "crmo"}),
-        count=services.pending_count_statement,
+        action=Action.GATE_DECIDE,
+        count=loaders.pending_count_statement,
     )
 )
 
 
 @bp.app_template_global()
 def project_flags(project) -> list[dict]:
-    return services.project_flags(project)
+    return loaders.project_flags(project)
 
 
 def _decision_form(project, form=None) -> DecisionForm:
     form = form or DecisionForm(formdata=None)
-    allowed = set(services.allowed_decisions(project))
+    allowed = set(loaders.allowed_decisions(project))
     if not can(current_actor(), Action.GATE_REOPEN, project):
         allowed.discard("reopen")
     form.decision.choices = [
@@ -72,9 +79,15 @@ def _entered_on(project, decisions) -> dict[str, object]:
 
 def _gate_page(project, *, decision_form=None, review_form=None, status=200):
     actor = current_actor()
-    gate = services.current_gate(project)
-    decisions = db.session.scalars(services.decisions_query(project.id)).all()
+    gate = loaders.current_gate(project)
+    decisions = db.session.scalars(loaders.decisions_query(project.id)).all()
     may_decide = can(actor, Action.GATE_DECIDE, project)
+    # A decider by role who is refused this gate: they manage the project.
+    decide_refusal = (
+        explain_refusal(actor, Action.GATE_DECIDE, project)
+        if role_allows(actor, Action.GATE_DECIDE)
+        else None
+    )
     form = _decision_form(project, decision_form) if may_decide else None
     return render_template(
         "phases/gate.html",
@@ -84,14 +97,15 @@ def _gate_page(project, *, decision_form=None, review_form=None, status=200):
         criterion_form=CriterionForm(formdata=None),
         review_form=review_form or ReviewRequestForm(formdata=None),
         decision_form=form if form is not None and form.decision.choices else None,
-        pending=services.pending_review(project.id),
+        pending=loaders.pending_review(project.id),
         decisions=decisions,
         entered_on=_entered_on(project, decisions),
         may_tick=can(actor, Action.GATE_CRITERION, project),
         may_request=can(actor, Action.GATE_REVIEW_REQUEST, project),
         may_decide=may_decide,
+        decide_refusal=decide_refusal,
         may_edit=can(actor, Action.PROJECT_EDIT, project),
-        next_review_due=services.next_review_due(project),
+        next_review_due=loaders.next_review_due(project),
         phases=PHASE_ORDER,
         current_index=PHASE_ORDER.index(Phase(project.phase)),
     ), status
@@ -201,9 +215,9 @@ def decision_create(project_id):
 @bp.route("/gates/queue")
 @permission_required(Action.GATE_DECIDE)
 def queue():
-    page = db.paginate(services.steering_queue_query(), per_page=25)
+    page = db.paginate(loaders.steering_queue_query(), per_page=25)
     today = clock.now()
-    gates = services.current_gates([review.project for review in page.items])
+    gates = loaders.current_gates([review.project for review in page.items])
     rows = []
     for review in page.items:
         project = review.project
@@ -245,7 +259,7 @@ def program_criteria(program_id):
                 flash("Criterion added: projects get it when they next enter that gate.", "success")
                 return redirect(url_for("phases.program_criteria", program_id=program.id))
         status = 422
-    templates = db.session.scalars(services.templates_query(program.id)).all()
+    templates = db.session.scalars(loaders.templates_query(program.id)).all()
     return render_template(
         "phases/criteria_template.html",
         program=program,
@@ -260,14 +274,8 @@ def program_criteria(program_id):
 @bp.route("/programs/<int:program_id>/criteria/<int:template_id>/remove", methods=["GET", "POST"])
 @permission_required(Action.PROGRAM_MANAGE)
 def program_criterion_remove(program_id, template_id):
-    from crmphase.phases.models import CriterionTemplate
-
     program = get_program(program_id)
-    template = db.session.get(CriterionTemplate, template_id)
-    if template is None or template.program_id != program.id:
-        from crmphase.errors import NotFound
-
-        raise NotFound(f"program {program.id} has no added criterion {template_id}")
+    template = loaders.program_template(program.id, template_id)
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
         services.remove_template_criterion(current_actor(), program, template_id)

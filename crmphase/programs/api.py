@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from crmphase.api.fields import PageQuery, page_body
 from crmphase.auth.policy import Action, authorize, current_actor, permission_required
 from crmphase.extensions import db
-from crmphase.programs import services
+from crmphase.programs import loaders, services
 from crmphase.programs.schemas import (
     ProgramPage,
     ProgramSchema,
@@ -32,7 +32,7 @@ class Programs(MethodView):
     @blp.response(200, ProgramPage)
     def get(self, args):
         """List programs, by name."""
-        return page_body(_page(services.program_query(), args))
+        return page_body(_page(loaders.program_query(), args))
 
     @permission_required(Action.PROGRAM_MANAGE)
     @blp.arguments(ProgramSchema)
@@ -50,7 +50,7 @@ class ProgramItem(MethodView):
     @blp.response(200, ProgramSchema)
     def get(self, program_id):
         """One program."""
-        return services.get_program(program_id)
+        return loaders.get_program(program_id)
 
     @permission_required(Action.PROGRAM_MANAGE)
     @blp.arguments(ProgramUpdateSchema)
@@ -58,7 +58,7 @@ class ProgramItem(MethodView):
     def patch(self, data, program_id):
         """Change a program (CRMO). Send the version you read; a stale one gets 409."""
         authorize(Action.PROGRAM_MANAGE)
-        program = services.get_program(program_id)
+        program = loaders.get_program(program_id)
         version = data.pop("version")
         return services.update_program(current_actor(), program, data, version)
 
@@ -71,7 +71,7 @@ class Projects(MethodView):
     @blp.response(200, ProjectPage)
     def get(self, args):
         """List projects, filtered by program, department, phase, state or manager."""
-        query = services.project_query(
+        query = loaders.project_query(
             program_id=args.get("program_id"),
             department=args.get("department"),
             phase=args.get("phase"),
@@ -97,14 +97,14 @@ class ProjectItem(MethodView):
     @blp.response(200, ProjectSchema)
     def get(self, project_id):
         """One project."""
-        return services.get_project(project_id, header=False)
+        return loaders.get_project(project_id, header=False)
 
     @permission_required(Action.PROJECT_EDIT)
     @blp.arguments(ProjectUpdateSchema)
     @blp.response(200, ProjectSchema)
     def patch(self, data, project_id):
         """Change a project's data. Send the version you read; a stale one gets 409."""
-        project = services.get_project(project_id)
+        project = loaders.get_project(project_id)
         authorize(Action.PROJECT_EDIT, project)
         version = data.pop("version")
         return services.update_project(current_actor(), project, data, version)

@@ -13,7 +13,7 @@ from crmphase import clock
 from crmphase.auth.models import User
 from crmphase.database import UTCDateTime, enum_check
 from crmphase.extensions import db
-from crmphase.phases.rules import Phase, ProjectState
+from crmphase.phases.rules import CLOSED_STATES, Phase, ProjectState
 
 
 class Department(enum.StrEnum):
@@ -125,6 +125,11 @@ class Project(db.Model):
     )
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_closed(self) -> bool:
+        """Killed or retired: only the CRMO changes it, by reopening it."""
+        return self.state in CLOSED_STATES
 
     def __repr__(self) -> str:
         return f"<Project {self.id} {self.name!r} {self.phase}/{self.state}>"

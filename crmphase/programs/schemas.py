@@ -4,7 +4,9 @@ import marshmallow as ma
 import sqlalchemy as sa
 
 from crmphase.api.fields import Money, PageQuery, page_schema, update_schema
+from crmphase.phases.loaders import is_review_overdue, next_review_due
 from crmphase.phases.rules import Phase, ProjectState
+from crmphase.programs.loaders import team_member_ids
 from crmphase.programs.models import Department
 
 Str = ma.fields.String
@@ -76,9 +78,6 @@ class ProjectSchema(ma.Schema):
 
     @ma.post_dump(pass_original=True)
     def _team(self, data, original, **kwargs):
-        from crmphase.phases.services import is_review_overdue, next_review_due
-        from crmphase.programs.services import team_member_ids
-
         if "team_members" in sa.inspect(original).unloaded:
             # One project (a list loads its teams up front): the ids, not the members.
             data["team_member_ids"] = team_member_ids(original.id)

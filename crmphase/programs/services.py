@@ -1,4 +1,8 @@
-"""Creating and changing programs and projects. Each call is one transaction."""
+"""Creating and changing programs and projects. Each call is one transaction.
+
+Who may hold a position is the policy's answer (:mod:`crmphase.auth.rules`): a program's
+CRMO is someone who may manage programs, its steering members people who may decide gates,
+a project's manager someone who may edit projects."""
 
 from __future__ import annotations
 
@@ -6,17 +10,16 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
 
 from crmphase import clock
-from crmphase.audit.services import _plain, changed_fields, record_event
+from crmphase.audit.services import changed_fields, plain_values, record_event
 from crmphase.auth.models import User
-from crmphase.auth.roles import Role
-from crmphase.errors import FieldErrors, NotFound
+from crmphase.auth.rules import Action, roles_for
+from crmphase.errors import FieldErrors
 from crmphase.extensions import db
 from crmphase.money import MAX_MONEY
 from crmphase.phases.services import enter_gate
-from crmphase.programs.models import Department, Program, Project, project_team_members
+from crmphase.programs.models import Department, Program, Project
 from crmphase.versioning import check_version, commit_versioned
 
 PROGRAM_FIELDS = (
@@ -54,111 +57,6 @@ def project_values(project: Project) -> dict:
     values = {name: getattr(project, name) for name in PROJECT_FIELDS}
     values["team_member_ids"] = sorted(u.id for u in project.team_members)
     return values
-
-
-def get_program(program_id: int) -> Program:
-    program = db.session.get(Program, program_id)
-    if program is None:
-        raise NotFound(f"no program {program_id}")
-    return program
-
-
-# The program and the manager are in every project's header: same query, joined. Both
-# statements are built once: every project page and API call loads a project this way, and
-# a prebuilt select costs the ORM less than ``Session.get`` building one per call.
-_PROJECT_BY_ID = sa.select(Project).where(Project.id == sa.bindparam("project_id"))
-_PROJECT_WITH_HEADER = _PROJECT_BY_ID.options(
-    joinedload(Project.program), joinedload(Project.manager)
-)
-
-
-def get_project(project_id: int, *, header: bool = True) -> Project:
-    """The project, with its program and manager joined in unless ``header`` is false
-    (the API's JSON holds their ids only, so it reads the project row alone)."""
-    statement = _PROJECT_WITH_HEADER if header else _PROJECT_BY_ID
-    project = db.session.scalar(statement, {"project_id": project_id})
-    if project is None:
-        raise NotFound(f"no project {project_id}")
-    return project
-
-
-class Named:
-    """The id and name of a project's program or manager, as a page shows them."""
-
-    __slots__ = ("id", "name")
-
-    def __init__(self, id: int, name: str):
-        self.id, self.name = id, name
-
-
-class ProjectView:
-    """A project as a page shows it, without the ORM: every column of its row by the same
-    names as :class:`Project`, and its ``program`` and ``manager`` as :class:`Named`.
-
-    Read-only. The project page reads one of these because loading an ORM entity costs more
-    than twice reading its Core row; a page that changes the project uses :func:`get_project`.
-    """
-
-    __slots__ = ("_row", "manager", "program")
-
-    def __init__(self, row):
-        self._row = row
-        self.program = Named(row.program_id, row.program_name)
-        self.manager = Named(row.manager_id, row.manager_name)
-
-    def __getattr__(self, name: str):
-        return getattr(self._row, name)
-
-    def __repr__(self) -> str:
-        return f"<ProjectView {self.id} {self.name!r} {self.phase}/{self.state}>"
-
-
-_PROJECTS, _PROGRAMS, _USERS = Project.__table__, Program.__table__, User.__table__
-_PROJECT_VIEW = (
-    sa.select(
-        _PROJECTS,
-        _PROGRAMS.c.name.label("program_name"),
-        _USERS.c.name.label("manager_name"),
-    )
-    .join(_PROGRAMS, _PROGRAMS.c.id == _PROJECTS.c.program_id)
-    .join(_USERS, _USERS.c.id == _PROJECTS.c.manager_id)
-    .where(_PROJECTS.c.id == sa.bindparam("project_id"))
-)
-
-
-def project_view(project_id: int) -> ProjectView:
-    """The project, its program's and its manager's names, for a page that only shows it."""
-    row = db.session.connection().execute(_PROJECT_VIEW, {"project_id": project_id}).first()
-    if row is None:
-        raise NotFound(f"no project {project_id}")
-    return ProjectView(row)
-
-
-_TEAM_NAMES = (
-    sa.select(User.__table__.c.name)
-    .join(project_team_members, User.__table__.c.id == project_team_members.c.user_id)
-    .where(project_team_members.c.project_id == sa.bindparam("project_id"))
-    .order_by(User.__table__.c.name)
-)
-
-
-_TEAM_IDS = (
-    sa.select(project_team_members.c.user_id)
-    .where(project_team_members.c.project_id == sa.bindparam("project_id"))
-    .order_by(project_team_members.c.user_id)
-)
-
-
-def team_member_ids(project_id: int) -> list[int]:
-    """The ids of the project's team, ascending (without loading each member)."""
-    # On the session's connection: a Core statement needs none of the ORM's execution steps.
-    return list(db.session.connection().scalars(_TEAM_IDS, {"project_id": project_id}))
-
-
-def team_names(project_id: int) -> list[str]:
-    """The names of the project's team, by name (what the project page shows; the names
-    alone, without loading each member)."""
-    return list(db.session.connection().scalars(_TEAM_NAMES, {"project_id": project_id}))
 
 
 def _users(ids, errors: FieldErrors, field: str, roles=None) -> list[User]:
@@ -204,7 +102,7 @@ def _check_program(data: dict, errors: FieldErrors, program: Program | None) -> 
     if grace is not None and not 0 <= int(grace) <= 90:
         errors.add("measurement_grace_days", "between 0 and 90 days")
     if data.get("crmo_id") is not None:
-        _users([data["crmo_id"]], errors, "crmo_id", roles=(Role.CRMO.value,))
+        _users([data["crmo_id"]], errors, "crmo_id", roles=roles_for(Action.PROGRAM_MANAGE))
 
 
 def create_program(actor, data: dict) -> Program:
@@ -215,7 +113,7 @@ def create_program(actor, data: dict) -> Program:
         data.get("steering_member_ids"),
         errors,
         "steering_member_ids",
-        roles=(Role.STEERING.value, Role.CRMO.value),
+        roles=roles_for(Action.GATE_DECIDE),
     )
     errors.raise_if_any()
     program = Program(**{k: data[k] for k in PROGRAM_FIELDS if data.get(k) is not None})
@@ -248,7 +146,7 @@ def update_program(actor, program: Program, data: dict, expected_version: int) -
         merged.get("steering_member_ids"),
         errors,
         "steering_member_ids",
-        roles=(Role.STEERING.value, Role.CRMO.value),
+        roles=roles_for(Action.GATE_DECIDE),
     )
     errors.raise_if_any()
     for key in PROGRAM_FIELDS:
@@ -294,9 +192,7 @@ def _check_project(data: dict, errors: FieldErrors, project: Project | None) -> 
     if data.get("manager_id") is None:
         errors.add("manager_id", "every project needs a manager")
     else:
-        _users(
-            [data["manager_id"]], errors, "manager_id", roles=(Role.MANAGER.value, Role.CRMO.value)
-        )
+        _users([data["manager_id"]], errors, "manager_id", roles=roles_for(Action.PROJECT_EDIT))
     budget = data.get("budget")
     if budget is not None and not (Decimal(0) <= Decimal(budget) <= MAX_MONEY):
         errors.add("budget", "the budget cannot be negative")
@@ -371,53 +267,4 @@ def update_project(actor, project: Project, data: dict, expected_version: int) -
 def saved_values(obj) -> dict:
     """The saved values of a program or project, JSON-ready (for a 409's ``current``)."""
     values = program_values(obj) if isinstance(obj, Program) else project_values(obj)
-    return _plain(values)
-
-
-def project_query(
-    *, program_id=None, department=None, phase=None, state=None, manager_id=None, search=None
-):
-    """Projects filtered as the list page and the API filter them, newest first by name."""
-    query = (
-        sa.select(Project)
-        .options(
-            selectinload(Project.program),
-            selectinload(Project.manager),
-            selectinload(Project.team_members),
-        )
-        .order_by(Project.name, Project.id)
-    )
-    if program_id:
-        query = query.where(Project.program_id == program_id)
-    if department:
-        query = query.where(Project.department == department)
-    if phase:
-        query = query.where(Project.phase == phase)
-    if state:
-        query = query.where(Project.state == state)
-    if manager_id:
-        query = query.where(Project.manager_id == manager_id)
-    if search:
-        query = query.where(Project.name.ilike(f"%{search.strip()}%"))
-    return query
-
-
-def program_query():
-    return (
-        sa.select(Program)
-        .options(selectinload(Program.crmo), selectinload(Program.steering_members))
-        .order_by(Program.name)
-    )
-
-
-def project_counts(program_ids) -> dict[int, int]:
-    """How many projects each of the programs has, in one query."""
-    ids = list(program_ids)
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(Project.program_id, sa.func.count(Project.id))
-        .where(Project.program_id.in_(ids))
-        .group_by(Project.program_id)
-    )
-    return {row[0]: row[1] for row in rows}
+    return plain_values(values)

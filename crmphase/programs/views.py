@@ -3,15 +3,22 @@
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from crmphase.audit.services import _plain
+from crmphase.audit.loaders import project_events_query
+from crmphase.audit.services import plain_values
 from crmphase.auth.models import User
-from crmphase.auth.policy import Action, authorize, can, current_actor, permission_required
-from crmphase.auth.roles import Role
+from crmphase.auth.policy import (
+    Action,
+    authorize,
+    can,
+    current_actor,
+    permission_required,
+    roles_for,
+)
 from crmphase.errors import Conflict, ValidationFailed
 from crmphase.extensions import db
 from crmphase.forms import apply_errors, choices, money_value
 from crmphase.phases.rules import Phase, ProjectState
-from crmphase.programs import services
+from crmphase.programs import loaders, services
 from crmphase.programs.forms import ProgramForm, ProjectFilterForm, ProjectForm
 from crmphase.programs.models import DEPARTMENT_LABELS
 
@@ -26,7 +33,7 @@ def _user_choices(*roles):
 
 
 def _program_choices():
-    return choices((p.id, p.name) for p in db.session.scalars(services.program_query()))
+    return choices((p.id, p.name) for p in db.session.scalars(loaders.program_query()))
 
 
 def _program_data(form: ProgramForm) -> dict:
@@ -44,8 +51,11 @@ def _program_data(form: ProgramForm) -> dict:
 
 
 def _prepare_program_form(form: ProgramForm) -> ProgramForm:
-    form.crmo_id.choices = [*choices([("", "—")]), *_user_choices(Role.CRMO)]
-    form.steering_member_ids.choices = _user_choices(Role.STEERING, Role.CRMO)
+    form.crmo_id.choices = [
+        *choices([("", "—")]),
+        *_user_choices(*roles_for(Action.PROGRAM_MANAGE)),
+    ]
+    form.steering_member_ids.choices = _user_choices(*roles_for(Action.GATE_DECIDE))
     return form
 
 
@@ -61,7 +71,7 @@ def _conflict(form, exc: Conflict, submitted: dict):
     """After a 409: keep the user's values, show the saved ones beside them, and take the
     current version so that saving again deliberately replaces what is saved."""
     current = exc.extra.get("current") or {}
-    submitted = _plain(submitted)
+    submitted = plain_values(submitted)
     rows = [
         {
             "label": form[name].label.text,
@@ -79,11 +89,11 @@ def _conflict(form, exc: Conflict, submitted: dict):
 @bp.route("/programs")
 @permission_required(Action.READ)
 def program_list():
-    page = db.paginate(services.program_query(), per_page=current_app.config["PER_PAGE"])
+    page = db.paginate(loaders.program_query(), per_page=current_app.config["PER_PAGE"])
     return render_template(
         "programs/program_list.html",
         page=page,
-        project_counts=services.project_counts(p.id for p in page.items),
+        project_counts=loaders.project_counts(p.id for p in page.items),
         may_create=can(current_actor(), Action.PROGRAM_MANAGE),
     )
 
@@ -106,9 +116,9 @@ def program_new():
 @bp.route("/programs/<int:program_id>")
 @permission_required(Action.READ)
 def program_detail(program_id):
-    program = services.get_program(program_id)
+    program = loaders.get_program(program_id)
     projects = db.paginate(
-        services.project_query(program_id=program.id), per_page=current_app.config["PER_PAGE"]
+        loaders.project_query(program_id=program.id), per_page=current_app.config["PER_PAGE"]
     )
     return render_template(
         "programs/program_detail.html",
@@ -121,7 +131,7 @@ def program_detail(program_id):
 @bp.route("/programs/<int:program_id>/edit", methods=["GET", "POST"])
 @permission_required(Action.PROGRAM_MANAGE)
 def program_edit(program_id):
-    program = services.get_program(program_id)
+    program = loaders.get_program(program_id)
     form = _prepare_program_form(ProgramForm(obj=program))
     if request.method == "GET":
         form.steering_member_ids.data = [u.id for u in program.steering_members]
@@ -163,7 +173,7 @@ def project_list():
     form = _filter_form()
     form.validate()
     mine = request.args.get("mine") == "1"
-    query = services.project_query(
+    query = loaders.project_query(
         program_id=form.program_id.data,
         department=form.department.data or None,
         phase=form.phase.data or None,
@@ -200,7 +210,10 @@ def _project_data(form: ProjectForm) -> dict:
 
 def _prepare_project_form(form: ProjectForm) -> ProjectForm:
     form.program_id.choices = [*choices([("", "—")]), *_program_choices()]
-    form.manager_id.choices = [*choices([("", "—")]), *_user_choices(Role.MANAGER, Role.CRMO)]
+    form.manager_id.choices = [
+        *choices([("", "—")]),
+        *_user_choices(*roles_for(Action.PROJECT_EDIT)),
+    ]
     form.team_member_ids.choices = _user_choices()
     return form
 
@@ -211,7 +224,7 @@ def project_new():
     form = _prepare_project_form(ProjectForm())
     if request.method == "GET":
         form.program_id.data = request.args.get("program_id", type=int)
-        if current_actor().role == Role.MANAGER:
+        if can(current_actor(), Action.PROJECT_LIST_OWN):
             form.manager_id.data = current_actor().id
     if form.validate_on_submit():
         try:
@@ -227,11 +240,11 @@ def project_new():
 @bp.route("/projects/<int:project_id>")
 @permission_required(Action.READ)
 def project_detail(project_id):
-    project = services.project_view(project_id)
+    project = loaders.get_project(project_id)
     return render_template(
         "programs/project_detail.html",
         project=project,
-        team_names=services.team_names(project.id),
+        team_names=loaders.team_names(project.id),
         tab="overview",
         may_edit=can(current_actor(), Action.PROJECT_EDIT, project),
     )
@@ -240,7 +253,7 @@ def project_detail(project_id):
 @bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
 @permission_required(Action.PROJECT_EDIT)
 def project_edit(project_id):
-    project = services.get_project(project_id)
+    project = loaders.get_project(project_id)
     authorize(Action.PROJECT_EDIT, project)
     form = _prepare_project_form(ProjectForm(obj=project))
     if request.method == "GET":
@@ -267,8 +280,6 @@ def project_edit(project_id):
 @bp.route("/projects/<int:project_id>/history")
 @permission_required(Action.READ)
 def project_events(project_id):
-    from crmphase.audit.queries import project_events_query
-
-    project = services.get_project(project_id)
+    project = loaders.get_project(project_id)
     page = db.paginate(project_events_query(project.id), per_page=50)
     return render_template("programs/project_events.html", project=project, page=page, tab="events")

@@ -104,7 +104,7 @@ def test_grant_app_role_makes_events_append_only_for_that_role(
     if not database_url.startswith("postgresql"):
         pytest.skip("database roles are a PostgreSQL feature; the PostgreSQL run covers it")
     from crmphase.extensions import db as ext_db
-    from tests.factories_trust import pg_admin_execute
+    from tests.factories.apps import pg_admin_execute
 
     app = build_app(fresh_database_url, RATELIMIT_ENABLED=False)
     role = f"crmphase_app_{secrets.token_hex(4)}"

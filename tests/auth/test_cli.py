@@ -43,7 +43,8 @@ def test_users_token_prints_a_working_token_stored_hashed(runner, app, db, make_
 
 
 def test_revoked_token_stops_working(app, db, make_user):
-    from crmphase.auth.services import issue_token, revoke_token, user_for_token
+    from crmphase.auth.loaders import user_for_token
+    from crmphase.auth.services import issue_token, revoke_token
 
     user = make_user("viewer")
     token = issue_token(user)

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from crmphase.config import settings
-from tests.factories_trust import build_path
+from tests.factories.apps import build_path
 
 PASSWORD = "correct horse battery staple"
 

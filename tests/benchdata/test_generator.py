@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from crmphase.benchdata.generator import PortfolioExists
 from crmphase.periods import Period
+from tests.factories.programs import make_program
 
 
 def _rows(db, statement):
@@ -16,7 +17,7 @@ def _rows(db, statement):
 def test_a_tiny_portfolio_is_consistent(bench_portfolio, committed_db):
     from crmphase import clock
     from crmphase.metrics.tracking import load_tracking
-    from tests.factories_bench import BENCH_NOW
+    from tests.factories.scenarios import BENCH_NOW
 
     result = bench_portfolio(programs=3, projects=12, months=18, seed=5)
     db = committed_db
@@ -146,8 +147,7 @@ def test_refuses_a_database_with_programs_unless_appending(bench_portfolio, comm
     db = committed_db
     assert db.session.scalar(sa.select(sa.func.count(Program.id))) == 4
     # The application's own inserts go on after the generated ids (PostgreSQL sequences).
-    db.session.add(Program(name="Made by hand", objective="x"))
-    db.session.commit()
+    make_program("Made by hand", objective="x")
 
 
 def test_generated_users_sign_in_with_the_printed_password(app, bench_portfolio, bench_login):

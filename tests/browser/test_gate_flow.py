@@ -11,32 +11,23 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def strategize_project(db, make_user, make_program, make_project):
+def strategize_project(make_user, make_program, make_project, make_kpi):
     """A project in strategize whose auto criteria are met (objective, both leads, a KPI
     with baseline, target and target period); only the manual criteria are left."""
-    from crmphase.metrics.models import Kpi
-
     manager = make_user("manager", name="Paula Manager")
     steering = make_user("steering", name="Sven Steering")
     program = make_program("Customer Knowledge")
     project = make_project(
         "Campaign management", program=program, manager=manager, phase="strategize"
     )
-    db.session.add(
-        Kpi(
-            project_id=project.id,
-            name="Campaign response rate",
-            unit="%",
-            direction="up",
-            baseline_value=Decimal("2.0"),
-            baseline_period="2026-01",
-            target_value=Decimal("4.0"),
-            target_period="2026-12",
-            cadence="monthly",
-            owner_id=manager.id,
-        )
+    make_kpi(
+        project,
+        name="Campaign response rate",
+        baseline_value=Decimal("2.0"),
+        target_value=Decimal("4.0"),
+        target_period="2026-12",
+        owner_id=manager.id,
     )
-    db.session.commit()
     return project, manager, steering
 
 

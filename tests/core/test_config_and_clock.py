@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from crmphase import clock
+from crmphase import clock, config
 from crmphase.config import database_url, secret_key, settings
 
 
@@ -60,6 +60,36 @@ def test_frozen_clock_and_timezone(monkeypatch):
     with clock.frozen("2026-12-31T12:00:00+00:00"):
         assert clock.today() == date(2027, 1, 1)  # already New Year in Auckland
         assert str(clock.last_complete_period()) == "2026-12"
+
+
+def test_instance_path_from_environment_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.delenv("CRMPHASE_INSTANCE_PATH", raising=False)
+    assert config.instance_path() is None  # Flask's default
+    monkeypatch.setenv("CRMPHASE_INSTANCE_PATH", str(tmp_path / "instance"))
+    assert config.instance_path() == str(tmp_path / "instance")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CRMPHASE_INSTANCE_PATH", "relative/instance")
+    assert config.instance_path() == str(tmp_path.resolve() / "relative" / "instance")
+
+
+def test_clock_and_job_settings_are_read_when_asked(monkeypatch):
+    for name in (
+        "CRMPHASE_NOW",
+        "CRMPHASE_TIMEZONE",
+        "CRMPHASE_SCHEDULER_LEASE_SECONDS",
+        "CRMPHASE_JOB_STALE_MINUTES",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    assert (config.fixed_now(), config.timezone_name()) == (None, "UTC")
+    assert (config.scheduler_lease_seconds(40), config.job_stale_minutes()) == (40, 30)
+
+    monkeypatch.setenv("CRMPHASE_NOW", "2026-03-01T02:00:00")
+    monkeypatch.setenv("CRMPHASE_TIMEZONE", "Europe/Paris")
+    monkeypatch.setenv("CRMPHASE_SCHEDULER_LEASE_SECONDS", "5")
+    monkeypatch.setenv("CRMPHASE_JOB_STALE_MINUTES", "2")
+    assert (config.fixed_now(), config.timezone_name()) == ("2026-03-01T02:00:00", "Europe/Paris")
+    assert (config.scheduler_lease_seconds(40), config.job_stale_minutes()) == (5, 2)
+    assert str(clock.timezone()) == "Europe/Paris"
 
 
 def test_period_parsing():

@@ -62,7 +62,7 @@ def test_figures_equal_the_snapshots_and_the_portfolio_totals(api, dash_portfoli
 
 
 def test_one_project_figures_equal_the_roi_math(
-    api, dash_now, make_program, make_project, dash_snapshot
+    api, dash_now, make_program, make_project, make_snapshot
 ):
     """A program of one project: the dashboard shows exactly the project's SPEC §4 figures,
     computed by the same pure functions the ROI endpoint and the snapshot job use."""
@@ -84,12 +84,12 @@ def test_one_project_figures_equal_the_roi_math(
     plan = roi_figures(costs, benefits, p("2026-10"), kind=EntryKind.PLAN, discount_rate=rate)
     program = make_program()
     project = make_project(program=program, phase="execute")
-    dash_snapshot(
+    make_snapshot(
         project,
         "2026-10",
         cost=actual.cumulative_cost,
         benefit=actual.cumulative_benefit,
-        npv=actual.npv,
+        actual_npv=actual.npv,
         plan_cost=plan.cumulative_cost,
         plan_benefit=plan.cumulative_benefit,
         plan_npv=plan.npv,

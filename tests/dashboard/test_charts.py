@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import pytest
 
 from crmphase.dashboard import charts
-from crmphase.dashboard.queries import CoveragePoint, MoneyPoint, ProgramRoiSeries
+from crmphase.dashboard.loaders import CoveragePoint, MoneyPoint, ProgramRoiSeries
 from crmphase.metrics.roi import Coverage
 from crmphase.periods import Period
 

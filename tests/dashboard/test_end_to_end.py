@@ -20,11 +20,11 @@ def run_snapshot_job(app):
 
 
 @pytest.fixture
-def measured_portfolio(db, make_program, make_project):
+def measured_portfolio(
+    db, make_program, make_project, make_cost, make_benefit, make_kpi, make_measurement
+):
     """Two programs, three projects in execute since January with plan and actual money
     and a monthly KPI measured in some months."""
-    from crmphase.metrics.models import BenefitEntry, CostEntry, Kpi, Measurement
-
     long_ago = datetime(2025, 6, 1, tzinfo=UTC)
     programs = [make_program(), make_program()]
     projects = []
@@ -37,53 +37,21 @@ def measured_portfolio(db, make_program, make_project):
             department=("marketing", "sales", "service")[n],
         )
         for month, cost, benefit in (("01", 10000, 0), ("02", 5000.5, 4000), ("03", 2500, 9000)):
-            db.session.add_all(
-                [
-                    CostEntry(
-                        project_id=project.id,
-                        period=f"2026-{month}",
-                        kind="actual",
-                        amount=Decimal(str(cost * (n + 1))),
-                    ),
-                    BenefitEntry(
-                        project_id=project.id,
-                        period=f"2026-{month}",
-                        kind="actual",
-                        amount=Decimal(str(benefit)),
-                    ),
-                    CostEntry(
-                        project_id=project.id,
-                        period=f"2026-{month}",
-                        kind="plan",
-                        amount=Decimal("9000.00"),
-                    ),
-                    BenefitEntry(
-                        project_id=project.id,
-                        period=f"2026-{month}",
-                        kind="plan",
-                        amount=Decimal("7000.00"),
-                    ),
-                ]
-            )
-        kpi = Kpi(
-            project_id=project.id,
+            period = f"2026-{month}"
+            make_cost(project, period, cost * (n + 1))
+            make_benefit(project, period, benefit)
+            make_cost(project, period, "9000.00", kind="plan")
+            make_benefit(project, period, "7000.00", kind="plan")
+        kpi = make_kpi(
+            project,
             name="Response rate",
-            unit="%",
-            direction="up",
             baseline_value=Decimal("2"),
-            baseline_period="2026-01",
             target_value=Decimal("6"),
             target_period="2026-12",
-            cadence="monthly",
         )
-        db.session.add(kpi)
-        db.session.flush()
         for month in ("01", "02", "03")[: n + 1]:
-            db.session.add(
-                Measurement(kpi_id=kpi.id, period=f"2026-{month}", value=Decimal("2.5") + n)
-            )
+            make_measurement(kpi, f"2026-{month}", Decimal("2.5") + n)
         projects.append(project)
-    db.session.commit()
     return programs, projects
 
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import marshmallow as ma
 
-from crmphase.dashboard import queries
+from crmphase.dashboard import loaders
 from crmphase.dashboard.api import dashboard_body
 from crmphase.dashboard.rules import DashboardFilters
 from crmphase.dashboard.schemas import DashboardSchema
@@ -14,17 +14,17 @@ from crmphase.periods import Period
 
 
 def _both(filters: DashboardFilters):
-    body = dashboard_body(queries.build_dashboard(filters, today=date(2026, 11, 23)))
+    body = dashboard_body(loaders.build_dashboard(filters, today=date(2026, 11, 23)))
     schema = DashboardSchema()
     return schema.dump(body), ma.Schema.dump(schema, body)
 
 
 def test_fast_dump_equals_marshmallow(
-    dash_portfolio, make_program, make_project, dash_snapshot, db
+    dash_portfolio, make_program, make_project, make_snapshot, db
 ):
     idle = make_project("Idle", program=make_program("No cost yet"))
-    dash_snapshot(idle, "2026-10", cost="0", benefit="0", due=0, measured=0)
-    dash_snapshot(idle, "2026-08", cost="12.34", benefit="99.99", due=3, measured=1)
+    make_snapshot(idle, "2026-10", cost="0", benefit="0", due_count=0, measured_count=0)
+    make_snapshot(idle, "2026-08", cost="12.34", benefit="99.99", due_count=3, measured_count=1)
     for filters in (
         DashboardFilters(Period(2026, 10)),
         DashboardFilters(Period(2026, 10), dash_portfolio.campaigns.id),

@@ -104,9 +104,9 @@ def test_every_list_rejects_a_bad_period_without_a_500(page_client, dash_portfol
     assert "write YYYY-MM" in html(response)
 
 
-def test_unmeasured_list_oldest_first(page_client, dash_portfolio, make_project, dash_alert):
+def test_unmeasured_list_oldest_first(page_client, dash_portfolio, make_project, make_alert):
     older = make_project("Loyalty scheme", program=dash_portfolio.campaigns, phase="manage")
-    dash_alert(older, "missing_measurement", "2026-06", subject_key="kpi:99")
+    make_alert(older, "missing_measurement", "2026-06", subject_key="kpi:99")
     body = html(page_client(dash_portfolio.crmo).get("/dashboard/unmeasured?period=2026-10"))
     assert body.index("Loyalty scheme") < body.index("Campaign management")
     assert "Call centre" not in body  # its alert is resolved and its KPI measured
@@ -118,11 +118,11 @@ def test_unmeasured_list_ignores_later_alerts(page_client, dash_portfolio):
     assert "No unmeasured projects for 2026-08" in body
 
 
-def test_lists_paginate(page_client, dash_portfolio, make_project, dash_alert, app, monkeypatch):
+def test_lists_paginate(page_client, dash_portfolio, make_project, make_alert, app, monkeypatch):
     monkeypatch.setitem(app.config, "PER_PAGE", 2)
     for n in range(3):
         project = make_project(f"Extra {n}", program=dash_portfolio.campaigns, phase="execute")
-        dash_alert(project, "missing_measurement", "2026-10", subject_key="kpi:1")
+        make_alert(project, "missing_measurement", "2026-10", subject_key="kpi:1")
     client = page_client(dash_portfolio.crmo)
     first = html(client.get("/dashboard/unmeasured?period=2026-10"))
     assert "Page 1 of 2 · 4 in all" in first
@@ -188,10 +188,10 @@ def test_steering_sees_what_waits_for_their_decision(page_client, dash_portfolio
 
 
 def test_nobody_is_asked_to_decide_their_own_project(
-    page_client, dash_portfolio, make_project, dash_review
+    page_client, dash_portfolio, make_project, make_review
 ):
     own = make_project("Own project", program=dash_portfolio.campaigns, manager=dash_portfolio.crmo)
-    dash_review(own)
+    make_review(own)
     body = html(page_client(dash_portfolio.crmo).get("/dashboard/reviews?mine=1"))
     assert "Sales portal" in body and "Own project" not in body
     body = html(page_client(dash_portfolio.crmo).get("/dashboard/reviews"))

@@ -5,11 +5,11 @@ from datetime import UTC, date, datetime
 import pytest
 
 from crmphase.periods import Period
-from tests.factories_dashboard import kpi
+from tests.factories.metrics import kpi_detail
 
 
 @pytest.fixture
-def grow(make_program, make_project, dash_snapshot, dash_alert, dash_review, make_user):
+def grow(make_program, make_project, make_snapshot, make_alert, make_review, make_user):
     """``grow(n)`` adds n projects over two programs, each with a year of snapshots,
     an open alert, a pending review and an overdue periodic review."""
     programs = [make_program(), make_program()]
@@ -25,20 +25,23 @@ def grow(make_program, make_project, dash_snapshot, dash_alert, dash_review, mak
                 phase_entered_on=date(2026, 1, 1),
             )
             for back in range(3):
-                dash_snapshot(
+                make_snapshot(
                     project,
                     str(Period(2026, 10).shift(-back)),
                     cost=1000 + i,
                     benefit=900,
                     plan_cost=1000,
                     plan_benefit=1200,
-                    due=2,
-                    measured=1,
-                    kpis=[kpi("A", "off_track", "5", "50"), kpi("B", "on_track", "90", "50")],
+                    due_count=2,
+                    measured_count=1,
+                    kpi_details=[
+                        kpi_detail("A", "off_track", "5", "50"),
+                        kpi_detail("B", "on_track", "90", "50"),
+                    ],
                     budget=500,
                 )
-            dash_alert(project, "missing_measurement", "2026-09", subject_key="kpi:1")
-            dash_review(project, requested_at=datetime(2026, 11, 1, tzinfo=UTC))
+            make_alert(project, "missing_measurement", "2026-09", subject_key="kpi:1")
+            make_review(project, requested_at=datetime(2026, 11, 1, tzinfo=UTC))
 
     return add
 

@@ -8,11 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crmphase.metrics.roi import roi_pct
-from tests.factories_dashboard import kpi
+from tests.factories.metrics import kpi_detail
 
 
 def test_roi_trend_shows_the_ten_largest_programs_and_sums_the_others(
-    api, dash_now, make_user, make_program, make_project, dash_snapshot
+    api, dash_now, make_user, make_program, make_project, make_snapshot
 ):
     crmo = make_user("crmo")
     programs = [make_program(f"Program {i:02d}", crmo=crmo) for i in range(13)]
@@ -21,7 +21,7 @@ def test_roi_trend_shows_the_ten_largest_programs_and_sums_the_others(
         # Program i costs 1000 × (i + 1) in October; its benefit makes ROI i %.
         for period, scale in (("2026-09", 1), ("2026-10", 2)):
             cost = Decimal(1000 * (i + 1) * scale)
-            dash_snapshot(project, period, cost=cost, benefit=cost * (100 + i) / 100)
+            make_snapshot(project, period, cost=cost, benefit=cost * (100 + i) / 100)
 
     body = api("viewer").get("/api/v1/dashboard?period=2026-10").json
     lines = {s["name"]: s for s in body["roi_trend"]}
@@ -62,9 +62,9 @@ details = st.lists(
 )
 @given(portfolio=st.lists(details, min_size=1, max_size=9))
 def test_off_track_list_and_counts_equal_those_from_every_snapshot(
-    portfolio, api, db, dash_now, make_project, dash_snapshot
+    portfolio, api, db, dash_now, make_project, make_snapshot
 ):
-    from crmphase.dashboard.queries import kpi_details_of_period, off_track_kpis
+    from crmphase.dashboard.loaders import kpi_details_of_period, off_track_kpis
     from crmphase.dashboard.rules import DashboardFilters
     from crmphase.metrics.kpi_tally import kpi_status_counts
     from crmphase.metrics.models import RoiSnapshot
@@ -75,10 +75,10 @@ def test_off_track_list_and_counts_equal_those_from_every_snapshot(
     for n, entries in enumerate(portfolio):
         project = make_project(f"P{n}")  # same-named KPIs and tied attainments on purpose
         kpis = [
-            kpi(f"K{j % 2}", status, attainment=value, kpi_id=j)
+            kpi_detail(f"K{j % 2}", status, attainment=value, kpi_id=j)
             for j, (status, value) in enumerate(entries)
         ]
-        dash_snapshot(project, "2026-10", kpis=kpis)
+        make_snapshot(project, "2026-10", kpi_details=kpis)
 
     body = api("viewer").get("/api/v1/dashboard?period=2026-10").json
     rows = kpi_details_of_period(DashboardFilters(Period(2026, 10)))
@@ -90,20 +90,22 @@ def test_off_track_list_and_counts_equal_those_from_every_snapshot(
     ]
 
 
-def _thirteen_programs(make_user, make_program, make_project, dash_snapshot):
+def _thirteen_programs(make_user, make_program, make_project, make_snapshot):
     """Program i costs 1000 × (i + 1) in October, so programs 3 to 12 are the largest."""
     crmo = make_user("crmo")
     programs = [make_program(f"Program {i:02d}", crmo=crmo) for i in range(13)]
     for i, program in enumerate(programs):
         project = make_project(f"Project {i:02d}", program=program)
-        dash_snapshot(project, "2026-10", cost=1000 * (i + 1), benefit=500, due=2, measured=i % 3)
+        make_snapshot(
+            project, "2026-10", cost=1000 * (i + 1), benefit=500, due_count=2, measured_count=i % 3
+        )
     return programs
 
 
 def test_dashboard_shows_the_ten_largest_programs_and_lists_all_a_page_at_a_time(
-    api, dash_now, make_user, make_program, make_project, dash_snapshot
+    api, dash_now, make_user, make_program, make_project, make_snapshot
 ):
-    _thirteen_programs(make_user, make_program, make_project, dash_snapshot)
+    _thirteen_programs(make_user, make_program, make_project, make_snapshot)
     client = api("viewer")
     body = client.get("/api/v1/dashboard?period=2026-10").json
     assert body["by_program_total"] == 13
@@ -129,9 +131,9 @@ def test_dashboard_shows_the_ten_largest_programs_and_lists_all_a_page_at_a_time
 
 
 def test_dashboard_page_links_to_every_program(
-    page_client, dash_now, make_user, make_program, make_project, dash_snapshot, app, monkeypatch
+    page_client, dash_now, make_user, make_program, make_project, make_snapshot, app, monkeypatch
 ):
-    _thirteen_programs(make_user, make_program, make_project, dash_snapshot)
+    _thirteen_programs(make_user, make_program, make_project, make_snapshot)
     client = page_client(make_user("viewer"))
     body = client.get("/?period=2026-10").get_data(as_text=True)
     assert "The 10 largest of 13 programs, 2026-10" in body

@@ -105,11 +105,9 @@ def test_build_validates_its_body(review_clock, api):
     assert {e["field"] for e in response.json["errors"]} >= {"period"}
 
 
-def test_missing_export_and_missing_file_are_404(review_portfolio, api, app, db):
+def test_missing_export_and_missing_file_are_404(review_portfolio, api, app, make_export_file):
     assert api("viewer").get("/api/v1/exports/999999/file").status_code == 404
-    row = ExportFile(period="2026-03", format="html", filename="gone.html")
-    db.session.add(row)
-    db.session.commit()
+    row = make_export_file("2026-03", "html", filename="gone.html")
     response = api("viewer").get(f"/api/v1/exports/{row.id}/file")
     assert response.status_code == 404
     assert "build it again" in response.json["detail"]

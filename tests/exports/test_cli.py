@@ -62,10 +62,11 @@ def test_unknown_format_is_refused(review_clock, runner, tmp_path):
 def test_progress_adds_up_to_the_announced_steps(review_portfolio, app, fmt):
     import io
 
-    from crmphase.exports.services import build_monthly_review, steps
+    from crmphase.exports.loaders import review_steps
+    from crmphase.exports.services import build_monthly_review
     from crmphase.periods import Period
 
     period = Period(2026, 3)
     done: list[int] = []
     build_monthly_review(period, fmt, io.BytesIO(), progress=done.append)
-    assert sum(done) == steps(period, fmt) > 1
+    assert sum(done) == review_steps(period, fmt) > 1

@@ -3,7 +3,7 @@
 import io
 import zipfile
 
-from crmphase.exports.data import PROJECT_COLUMNS, SUMMARY_COLUMNS
+from crmphase.exports.rules import PROJECT_COLUMNS, SUMMARY_COLUMNS
 
 EXPECTED_FILES = [
     "summary.csv",
@@ -56,6 +56,6 @@ def test_values_are_written_as_the_app_shows_them(review_portfolio, open_csv_zip
 
 def test_unicode_survives(review_clock, make_program, make_project, make_snapshot, open_csv_zip):
     project = make_project("Kundenbindung «Süd» 顧客", program=make_program(name="Région Île"))
-    make_snapshot(project, "2026-03", actual_cost="1.00")
+    make_snapshot(project, "2026-03", cost="1.00")
     files = open_csv_zip()
     assert files["projects.csv"][1][:2] == ["Région Île", "Kundenbindung «Süd» 顧客"]

@@ -9,7 +9,7 @@ import pytest
 
 from crmphase.exports.safe import FORMULA_TRIGGERS
 
-from .conftest import read_csv_zip, records
+from .conftest import RECORDED_AT, REVIEW_KPI, read_csv_zip, records
 
 # PostgreSQL refuses NUL in text, so a NUL can reach an export only from SQLite; the
 # writers are checked with every trigger, NUL included, on rows that bypass the database.
@@ -22,9 +22,9 @@ def hostile(
     make_program,
     make_project,
     make_snapshot,
-    export_money,
-    export_kpi,
-    export_measurement,
+    make_cost,
+    make_kpi,
+    make_measurement,
     make_decision,
 ):
     """A project whose every typed text starts with a formula trigger."""
@@ -33,10 +33,10 @@ def hostile(
         text = f"{trigger}SUM(1+1)*cmd|' /C calc'!A0"
         program = make_program(name=f"{trigger}Program")
         project = make_project(f"{trigger}Project", program=program, phase="execute")
-        make_snapshot(project, "2026-03", actual_cost="500.00", actual_benefit="0.00")
-        kpi = export_kpi(project, f"{trigger}KPI", unit=f"{trigger}u")
-        export_measurement(kpi, "2026-03", "-3.5", note=text)
-        export_money("cost", project, "2026-03", "500.00", note=text)
+        make_snapshot(project, "2026-03", cost="500.00", benefit="0.00")
+        kpi = make_kpi(project, name=f"{trigger}KPI", unit=f"{trigger}u", **REVIEW_KPI)
+        make_measurement(kpi, "2026-03", "-3.5", note=text, recorded_at=RECORDED_AT)
+        make_cost(project, "2026-03", "500.00", note=text, category="software")
         make_decision(project, decided_at=datetime(2026, 3, 5, tzinfo=UTC), rationale=text)
         return text
 
@@ -54,9 +54,11 @@ def _sheet_xml(data: bytes) -> dict[str, str]:
 
 def _xml_texts(value: str) -> set[str]:
     """What an XML reader may give back: NUL cannot be stored, and a CR comes back as
-    written when escaped (lxml) or as LF when written raw (the standard library)."""
+    written when escaped as a character reference, as LF when written raw, or as the
+    ``_x000D_`` that OOXML stores it as (XlsxWriter writes that; Excel reads it back as
+    CR, openpyxl leaves it as it is)."""
     clean = value.replace("\0", "")
-    return {clean, clean.replace("\r", "\n")}
+    return {clean, clean.replace("\r", "\n"), clean.replace("\r", "_x000D_")}
 
 
 @pytest.mark.parametrize("trigger", STORABLE, ids=repr)
@@ -125,7 +127,7 @@ def test_real_negative_numbers_stay_numbers(hostile, build_export):
 def _hostile_table(trigger: str):
     from decimal import Decimal
 
-    from crmphase.exports.data import MONEY, TEXT, Column, Table
+    from crmphase.exports.rules import MONEY, TEXT, Column, Table
 
     columns = (Column("Name", TEXT), Column("Amount", MONEY), Column("Note", TEXT))
     rows = [
@@ -138,14 +140,12 @@ def _hostile_table(trigger: str):
 @pytest.mark.parametrize("trigger", FORMULA_TRIGGERS, ids=repr)
 def test_workbook_writer_neutralises_every_trigger(trigger):
     import openpyxl
-    from openpyxl import Workbook
 
-    from crmphase.exports.xlsx import write_table
+    from crmphase.exports.xlsx import new_workbook, write_table
 
-    wb = Workbook(write_only=True)
-    write_table(wb, _hostile_table(trigger), "EUR", None)
     buffer = io.BytesIO()
-    wb.save(buffer)
+    with new_workbook(buffer) as wb:
+        write_table(wb, _hostile_table(trigger), "EUR", None)
     for name, xml in _sheet_xml(buffer.getvalue()).items():
         assert "<f>" not in xml and "<f " not in xml, name
     ws = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))["Hostile"]
@@ -179,10 +179,9 @@ def test_workbook_writer_fast_paths_leave_nothing_runnable():
     from decimal import Decimal
 
     import openpyxl
-    from openpyxl import Workbook
 
-    from crmphase.exports.data import MONEY, PCT, PERIOD, TEXT, Column, Table
-    from crmphase.exports.xlsx import write_table
+    from crmphase.exports.rules import MONEY, PCT, PERIOD, TEXT, Column, Table
+    from crmphase.exports.xlsx import new_workbook, write_table
 
     columns = (
         Column("Name", TEXT),
@@ -196,10 +195,9 @@ def test_workbook_writer_fast_paths_leave_nothing_runnable():
         (True, 7, 25, None),
     ]
     table = Table("Kinds", "kinds", columns, lambda: iter(rows), lambda: len(rows))
-    wb = Workbook(write_only=True)
-    write_table(wb, table, "EUR", None)
     buffer = io.BytesIO()
-    wb.save(buffer)
+    with new_workbook(buffer) as wb:
+        write_table(wb, table, "EUR", None)
     for name, xml in _sheet_xml(buffer.getvalue()).items():
         assert "<f>" not in xml and "<f " not in xml, name
     ws = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))["Kinds"]
@@ -214,3 +212,33 @@ def test_workbook_writer_fast_paths_leave_nothing_runnable():
     assert ws["B4"].value == 7 and ws["B4"].data_type == "n"
     assert ws["C4"].value == 0.25 and ws["C4"].number_format == "0.00%"
     assert ws["D4"].value is None
+
+
+def test_workbook_writer_escapes_text_that_looks_like_its_own_markup():
+    """XlsxWriter writes a string that starts with ``<r>`` and ends with ``</r>`` into the
+    sheet unescaped, as the XML of a rich string; a typed name shaped like that could close
+    its cell and open one with a formula. It is written as escaped text instead."""
+    import openpyxl
+
+    from crmphase.exports.rules import TEXT, Column, Table
+    from crmphase.exports.xlsx import new_workbook, write_table
+
+    hostile = '<r></r></is></c><c r="B2"><f>1+1</f></c><c r="C2" t="inlineStr"><is><r></r>'
+    rows = [(hostile, "<r>bold?</r>"), ("<r>", "a</r>")]
+    table = Table(
+        "Markup",
+        "markup",
+        (Column("Name", TEXT), Column("Note", TEXT)),
+        lambda: iter(rows),
+        lambda: len(rows),
+    )
+    buffer = io.BytesIO()
+    with new_workbook(buffer) as wb:
+        write_table(wb, table, "EUR", None)
+    for name, xml in _sheet_xml(buffer.getvalue()).items():
+        assert "<f>" not in xml and "<f " not in xml, name
+    ws = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))["Markup"]
+    assert [[c.value for c in row] for row in ws.iter_rows(min_row=2)] == [
+        [hostile, "<r>bold?</r>"],
+        ["<r>", "a</r>"],
+    ]

@@ -93,10 +93,8 @@ def test_unwritable_folder_is_reported_on_the_page(review_clock, as_role, monkey
     assert "is not writable" in response.get_data(as_text=True)
 
 
-def test_download_of_a_vanished_file_is_404(review_clock, as_role, db):
-    row = ExportFile(period="2026-02", format="xlsx", filename="../../etc/passwd")
-    db.session.add(row)
-    db.session.commit()
+def test_download_of_a_vanished_file_is_404(review_clock, as_role, make_export_file):
+    row = make_export_file("2026-02", "xlsx", filename="../../etc/passwd")
     assert as_role("viewer").get(f"/exports/{row.id}/download").status_code == 404
     assert as_role("viewer").get("/exports/424242/download").status_code == 404
 

@@ -8,13 +8,9 @@ import sqlalchemy as sa
 
 from crmphase.audit.models import Event
 from crmphase.errors import ValidationFailed
+from crmphase.exports.loaders import stored_path
 from crmphase.exports.models import ExportFile
-from crmphase.exports.services import (
-    ExportError,
-    export_filename,
-    store_monthly_review,
-    stored_path,
-)
+from crmphase.exports.services import ExportError, export_filename, store_monthly_review
 from crmphase.periods import Period
 
 
@@ -51,7 +47,7 @@ def test_rebuild_replaces_the_file_and_updates_the_row(
     first = store_monthly_review("2026-03", formats=["xlsx"])[0]
     first_id, first_sha = first.id, first.sha256
     crmo = make_user("crmo")
-    make_snapshot(review_portfolio.projects[0], "2025-12", actual_cost="1")  # no change to 03
+    make_snapshot(review_portfolio.projects[0], "2025-12", cost="1")  # no change to 03
     review_portfolio.snapshots[-1].actual_cumulative_cost += 1  # changes the 2026-03 figures
     db.session.commit()
     again = store_monthly_review("2026-03", formats=["xlsx"], source="manual", actor=crmo)[0]
@@ -65,10 +61,9 @@ def test_rebuild_replaces_the_file_and_updates_the_row(
     assert rebuilt.before["sha256"] == first_sha and rebuilt.after["sha256"] == again.sha256
 
 
-def test_duplicate_rows_from_a_race_are_merged(db, review_portfolio, export_dir):
+def test_duplicate_rows_from_a_race_are_merged(db, review_portfolio, export_dir, make_export_file):
     for _ in range(2):
-        db.session.add(ExportFile(period="2026-03", format="html", filename="x.html"))
-    db.session.commit()
+        make_export_file("2026-03", "html", filename="x.html")
     store_monthly_review("2026-03", formats=["html"])
     rows = db.session.scalars(sa.select(ExportFile)).all()
     assert [(r.period, r.format, r.filename) for r in rows] == [

@@ -66,7 +66,8 @@ def test_twenty_thousand_measurements_stream_with_bounded_memory(big_period, app
 
     import openpyxl
 
-    from crmphase.exports.data import MEASUREMENT_COLUMNS, measurement_rows
+    from crmphase.exports.loaders import measurement_rows
+    from crmphase.exports.rules import MEASUREMENT_COLUMNS
     from crmphase.exports.services import build_monthly_review
 
     with tempfile.TemporaryFile() as out:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from openpyxl.utils import get_column_letter
 
-from crmphase.exports.data import KPI_COLUMNS, PROJECT_COLUMNS, SUMMARY_COLUMNS
+from crmphase.exports.rules import KPI_COLUMNS, PROJECT_COLUMNS, SUMMARY_COLUMNS
 
 from .conftest import records
 
@@ -170,25 +170,38 @@ def test_an_empty_period_still_builds_with_a_next_step(review_clock, open_workbo
     assert wb["Projects"].max_row == 1
 
 
-def _sheet_xml(workbook: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(workbook)) as archive:
-        return {
-            name: archive.read(name)
-            for name in archive.namelist()
-            if name.startswith("xl/worksheets/sheet")
-        }
-
-
-def test_detail_sheets_are_what_openpyxl_writes_on_its_own(
-    review_portfolio, build_export, monkeypatch
+def test_every_sheet_prints_landscape_one_page_wide_with_its_header_repeated(
+    review_portfolio, open_workbook
 ):
-    """The export hands its styled cells to openpyxl past its value-first detour
-    (``_take_cells_as_they_are``); every sheet must come out byte for byte the same."""
-    from crmphase.exports import xlsx
+    wb = open_workbook()
+    for ws in wb.worksheets:
+        header = 4 if ws.title == "Summary" else 1
+        assert ws.page_setup.orientation == "landscape", ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        # One page wide (OOXML's default of fitToWidth, so the file may leave it out), as
+        # many pages down as it takes.
+        assert ws.page_setup.fitToWidth in (None, 1), ws.title
+        assert ws.page_setup.fitToHeight == 0, ws.title
+        assert ws.print_title_rows == f"${header}:${header}", ws.title
+        assert ws.freeze_panes == ("B5" if ws.title == "Summary" else "C2"), ws.title
+        assert ws.auto_filter.ref.startswith(f"A{header}:"), ws.title
 
-    ours = _sheet_xml(build_export("xlsx"))
-    monkeypatch.setattr(xlsx, "_take_cells_as_they_are", lambda ws: None)
-    openpyxls = _sheet_xml(build_export("xlsx"))
-    assert len(ours) == len(SHEETS)
-    assert ours == openpyxls
-    assert b"<f>" not in b"".join(ours.values())
+
+def test_chart_month_labels_sit_below_negative_values(review_portfolio, build_export):
+    """The ROI of the first months is negative: the month labels stay at the bottom of the
+    chart rather than on the zero line among the data."""
+    with zipfile.ZipFile(io.BytesIO(build_export("xlsx"))) as archive:
+        charts = [archive.read(f"xl/charts/chart{n}.xml").decode() for n in (1, 2)]
+    for chart in charts:
+        category_axis = re.search(r"<c:catAx>.*?</c:catAx>", chart, re.S).group(0)
+        assert '<c:tickLblPos val="low"/>' in category_axis
+        assert '<c:numFmt formatCode="yyyy-mm"' in category_axis
+
+
+def test_workbook_holds_only_the_sheets_and_rows_it_streams(review_portfolio, build_export):
+    """Written in constant_memory mode: strings inline in each row, no shared table."""
+    with zipfile.ZipFile(io.BytesIO(build_export("xlsx"))) as archive:
+        names = archive.namelist()
+        projects = archive.read("xl/worksheets/sheet2.xml").decode()
+    assert "xl/sharedStrings.xml" not in names
+    assert 't="inlineStr"' in projects

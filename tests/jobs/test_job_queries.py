@@ -5,11 +5,11 @@ from crmphase import clock
 from crmphase.jobs.services import run_job
 
 
-def build(n, jobs_project, jobs_kpi, jobs_money):
+def build(n, tracked_project, make_kpi, make_cost):
     for _ in range(n):
-        project = jobs_project()
-        jobs_kpi(project)
-        jobs_money(project, "cost", "2026-01", "10.00")
+        project = tracked_project()
+        make_kpi(project)
+        make_cost(project, "2026-01", "10.00")
 
 
 def reads_for(count_queries, job, period, when) -> int:
@@ -21,20 +21,20 @@ def reads_for(count_queries, job, period, when) -> int:
 
 
 def test_snapshot_reads_do_not_grow_with_projects(
-    db, jobs_project, jobs_kpi, jobs_money, count_queries
+    db, tracked_project, make_kpi, make_cost, count_queries
 ):
-    build(2, jobs_project, jobs_kpi, jobs_money)
+    build(2, tracked_project, make_kpi, make_cost)
     few = reads_for(count_queries, "roi_snapshot", "2026-01", "2026-02-01T02:00:00")
-    build(8, jobs_project, jobs_kpi, jobs_money)
+    build(8, tracked_project, make_kpi, make_cost)
     many = reads_for(count_queries, "roi_snapshot", "2026-02", "2026-03-01T02:00:00")
     assert many == few, (few, many)
 
 
 def test_measurement_check_reads_do_not_grow_with_projects(
-    db, jobs_project, jobs_kpi, jobs_money, count_queries
+    db, tracked_project, make_kpi, make_cost, count_queries
 ):
-    build(2, jobs_project, jobs_kpi, jobs_money)
+    build(2, tracked_project, make_kpi, make_cost)
     few = reads_for(count_queries, "measurement_check", "2026-02-11", "2026-02-11T06:00:00")
-    build(8, jobs_project, jobs_kpi, jobs_money)
+    build(8, tracked_project, make_kpi, make_cost)
     many = reads_for(count_queries, "measurement_check", "2026-03-11", "2026-03-11T06:00:00")
     assert many == few, (few, many)

@@ -1,12 +1,10 @@
-"""The jobs, snapshots, alerts and notifications API: rules, validation, problem JSON."""
+"""The jobs, snapshots and alerts API: rules, validation, problem JSON."""
 
 from datetime import UTC, datetime
 
 import pytest
 
 from crmphase import clock
-from crmphase.metrics.models import Alert
-from crmphase.notifications.models import Notification
 
 NOW = "2026-03-10T12:00:00"
 
@@ -17,8 +15,8 @@ def frozen():
         yield
 
 
-def test_crmo_runs_a_job_and_gets_the_run(api, frozen, jobs_project):
-    jobs_project()
+def test_crmo_runs_a_job_and_gets_the_run(api, frozen, tracked_project):
+    tracked_project()
     response = api("crmo").post("/api/v1/jobs/roi_snapshot/runs", json={"period": "2026-02"})
     assert response.status_code == 201, response.json
     body = response.json
@@ -90,8 +88,8 @@ def test_review_export_before_its_snapshot_is_409(api, frozen):
     assert "roi_snapshot" in response.json["detail"]
 
 
-def test_list_jobs_and_runs(api, frozen, jobs_project):
-    jobs_project()
+def test_list_jobs_and_runs(api, frozen, tracked_project):
+    tracked_project()
     crmo = api("crmo")
     jobs = crmo.get("/api/v1/jobs").json
     assert [j["name"] for j in jobs] == [
@@ -110,8 +108,8 @@ def test_list_jobs_and_runs(api, frozen, jobs_project):
     assert crmo.get("/api/v1/jobs/nope/runs").status_code == 404
 
 
-def test_snapshots_by_period_for_every_reader(api, frozen, jobs_project):
-    project = jobs_project()
+def test_snapshots_by_period_for_every_reader(api, frozen, tracked_project):
+    project = tracked_project()
     api("crmo").post("/api/v1/jobs/roi_snapshot/runs", json={"period": "2026-02"})
     response = api("viewer").get("/api/v1/snapshots?period=2026-02")
     assert response.status_code == 200
@@ -123,25 +121,12 @@ def test_snapshots_by_period_for_every_reader(api, frozen, jobs_project):
     assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "period"
 
 
-def test_alerts_filter_by_open_kind_and_project(api, db, frozen, jobs_project):
-    one, two = jobs_project(), jobs_project()
+def test_alerts_filter_by_open_kind_and_project(api, frozen, tracked_project, make_alert):
+    one, two = tracked_project(), tracked_project()
     opened = datetime(2026, 3, 1, tzinfo=UTC)
-    db.session.add_all(
-        [
-            Alert(
-                project_id=one.id, kind="missing_measurement", period="2026-01", opened_at=opened
-            ),
-            Alert(project_id=two.id, kind="budget_overrun", period="2026-02", opened_at=opened),
-            Alert(
-                project_id=two.id,
-                kind="off_track",
-                period="2026-02",
-                opened_at=opened,
-                resolved_at=opened,
-            ),
-        ]
-    )
-    db.session.commit()
+    make_alert(one, "missing_measurement", "2026-01", opened_at=opened)
+    make_alert(two, "budget_overrun", "2026-02", opened_at=opened)
+    make_alert(two, "off_track", "2026-02", opened_at=opened, resolved_at=opened)
     client = api("manager")
     assert client.get("/api/v1/alerts").json["total"] == 3
     open_ = client.get("/api/v1/alerts?open=true").json["items"]
@@ -152,35 +137,6 @@ def test_alerts_filter_by_open_kind_and_project(api, db, frozen, jobs_project):
     by_project = client.get(f"/api/v1/alerts?project_id={two.id}&kind=budget_overrun").json
     assert by_project["total"] == 1 and by_project["items"][0]["period"] == "2026-02"
     assert client.get("/api/v1/alerts?kind=fire").status_code == 422
-
-
-def test_notifications_are_private_and_can_be_marked_read(api, db, frozen, make_user):
-    me, other = make_user("manager"), make_user("manager")
-    mine = Notification(
-        recipient_id=me.id,
-        recipient_email=me.email,
-        subject="Measurement due",
-        body="...",
-        reason_type="kpi_due",
-        dedupe_key="t:1",
-    )
-    theirs = Notification(
-        recipient_id=other.id,
-        recipient_email=other.email,
-        subject="Not yours",
-        body="...",
-        reason_type="kpi_due",
-        dedupe_key="t:2",
-    )
-    db.session.add_all([mine, theirs])
-    db.session.commit()
-    client = api(me)
-    listed = client.get("/api/v1/notifications").json
-    assert [n["subject"] for n in listed["items"]] == ["Measurement due"]
-    assert client.post(f"/api/v1/notifications/{theirs.id}/read").status_code == 404
-    read = client.post(f"/api/v1/notifications/{mine.id}/read")
-    assert read.status_code == 200 and read.json["read_at"] is not None
-    assert client.get("/api/v1/notifications?unread=true").json["total"] == 0
 
 
 def test_the_openapi_document_describes_the_job_endpoints(api):

@@ -14,8 +14,8 @@ def test_help_texts(runner):
     assert "standbys" in runner.invoke(args=["scheduler", "--help"]).output
 
 
-def test_run_list_and_runs(runner, db, jobs_project):
-    jobs_project()
+def test_run_list_and_runs(runner, db, tracked_project):
+    tracked_project()
     with clock.frozen("2026-03-02T10:00:00"):
         result = runner.invoke(args=["jobs", "run", "roi_snapshot", "--period", "2026-02"])
         assert result.exit_code == 0, result.output
@@ -49,8 +49,8 @@ def test_a_failed_run_exits_non_zero_with_its_error(runner, db, monkeypatch):
     assert "measurement_check failed for 2026-03-02" in result.output
 
 
-def test_scheduler_once_runs_what_is_due(runner, db, jobs_project):
-    jobs_project()
+def test_scheduler_once_runs_what_is_due(runner, db, tracked_project):
+    tracked_project()
     with clock.frozen("2026-01-01T02:30:00"):
         result = runner.invoke(args=["scheduler", "--once"])
     assert result.exit_code == 0, result.output

@@ -1,4 +1,4 @@
-"""The CRMO's job page, the notifications page and the alerts page."""
+"""The CRMO's job page and the alerts page."""
 
 from datetime import UTC, datetime
 
@@ -7,8 +7,7 @@ import sqlalchemy as sa
 
 from crmphase import clock
 from crmphase.jobs.models import JobRun
-from crmphase.metrics.models import Alert, RoiSnapshot
-from crmphase.notifications.models import Notification
+from crmphase.metrics.models import RoiSnapshot
 
 
 @pytest.fixture
@@ -17,18 +16,15 @@ def frozen():
         yield
 
 
-def test_job_page_lists_jobs_scheduler_state_and_runs(page_client, make_user, db, frozen):
-    db.session.add(
-        JobRun(
-            job_name="monthly_review_export",
-            period="2026-02",
-            outcome="failed",
-            error="ExportError: the export folder /x is not writable\n\ntrace",
-            started_at=datetime(2026, 3, 1, 3, 0, tzinfo=UTC),
-            finished_at=datetime(2026, 3, 1, 3, 0, 2, tzinfo=UTC),
-        )
+def test_job_page_lists_jobs_scheduler_state_and_runs(page_client, make_user, make_job_run, frozen):
+    make_job_run(
+        "monthly_review_export",
+        "2026-02",
+        outcome="failed",
+        error="ExportError: the export folder /x is not writable\n\ntrace",
+        started_at=datetime(2026, 3, 1, 3, 0, tzinfo=UTC),
+        finished_at=datetime(2026, 3, 1, 3, 0, 2, tzinfo=UTC),
     )
-    db.session.commit()
     html = page_client(make_user("crmo")).get("/jobs").get_data(as_text=True)
     assert "Monthly ROI snapshot" in html and "monthly, on the 1st at 02:00" in html
     assert "No scheduler has run yet" in html
@@ -62,8 +58,8 @@ def test_a_bad_period_is_shown_next_to_the_field(page_client, make_user, frozen)
     assert "2026-03 has not ended yet" in response.get_data(as_text=True)
 
 
-def test_the_crmo_runs_a_job_from_the_page(page_client, make_user, db, frozen, jobs_project):
-    jobs_project()
+def test_the_crmo_runs_a_job_from_the_page(page_client, make_user, db, frozen, tracked_project):
+    tracked_project()
     client = page_client(make_user("crmo"))
     response = client.post(
         "/jobs/run",
@@ -86,57 +82,17 @@ def test_export_before_snapshot_is_refused_with_the_reason(page_client, make_use
     assert "needs roi_snapshot for 2026-02" in response.get_data(as_text=True)
 
 
-def note(user, subject, key):
-    return Notification(
-        recipient_id=user.id,
-        recipient_email=user.email,
-        subject=subject,
-        body="Please record it.",
-        reason_type="kpi_due",
-        dedupe_key=key,
-        delivery="not_configured",
+def test_alerts_page_lists_open_alerts_for_everybody(
+    page_client, make_user, make_alert, tracked_project
+):
+    project = tracked_project(name="Campaign management")
+    make_alert(
+        project,
+        "missing_measurement",
+        "2026-01",
+        subject_key="kpi:1",
+        detail="No value of 'Response rate' for 2026-01",
     )
-
-
-def test_notifications_page_shows_mine_with_an_unread_count(page_client, make_user, db):
-    me, other = make_user("manager"), make_user("manager")
-    db.session.add_all(
-        [note(me, "Due: A", "n:1"), note(me, "Due: B", "n:2"), note(other, "Secret", "n:3")]
-    )
-    db.session.commit()
-    client = page_client(me)
-    html = client.get("/notifications").get_data(as_text=True)
-    assert "Due: A" in html and "Due: B" in html and "Secret" not in html
-    assert 'Notifications <span class="count">2</span>' in html
-    assert "in the app only" in html
-    mine = db.session.scalar(sa.select(Notification).where(Notification.dedupe_key == "n:1"))
-    theirs = db.session.scalar(sa.select(Notification).where(Notification.dedupe_key == "n:3"))
-    assert client.post(f"/notifications/{theirs.id}/read").status_code == 404
-    assert client.post(f"/notifications/{mine.id}/read").status_code == 302
-    html = client.get("/notifications?unread=1").get_data(as_text=True)
-    assert "Due: A" not in html and "Due: B" in html
-    client.post("/notifications/read")
-    html = client.get("/notifications?unread=1").get_data(as_text=True)
-    assert "Nothing unread" in html and 'class="count"' not in html
-
-
-def test_empty_notifications_say_what_will_arrive(page_client, make_user):
-    html = page_client(make_user("viewer")).get("/notifications").get_data(as_text=True)
-    assert "No notifications yet" in html
-
-
-def test_alerts_page_lists_open_alerts_for_everybody(page_client, make_user, db, jobs_project):
-    project = jobs_project(name="Campaign management")
-    db.session.add(
-        Alert(
-            project_id=project.id,
-            kind="missing_measurement",
-            period="2026-01",
-            subject_key="kpi:1",
-            detail="No value of 'Response rate' for 2026-01",
-        )
-    )
-    db.session.commit()
     client = page_client(make_user("viewer"))
     html = client.get("/alerts").get_data(as_text=True)
     assert "Campaign management" in html and "No value of &#39;Response rate&#39;" in html
@@ -154,20 +110,19 @@ def test_pages_have_no_inline_scripts_or_styles(page_client, make_user):
         assert "<script>" not in html and " style=" not in html, path
 
 
-def test_project_tab_shows_its_snapshots_and_open_alerts(page_client, make_user, db, jobs_project):
+def test_project_tab_shows_its_snapshots_and_open_alerts(
+    page_client, make_user, make_alert, tracked_project
+):
     from crmphase.jobs.services import run_job
 
-    project = jobs_project()
-    db.session.add(
-        Alert(
-            project_id=project.id,
-            kind="budget_overrun",
-            period="2026-02",
-            subject_key="budget",
-            detail="Actual cost to 2026-02 is above the budget.",
-        )
+    project = tracked_project()
+    make_alert(
+        project,
+        "budget_overrun",
+        "2026-02",
+        subject_key="budget",
+        detail="Actual cost to 2026-02 is above the budget.",
     )
-    db.session.commit()
     client = page_client(make_user("viewer"))
     html = client.get(f"/projects/{project.id}/monitoring").get_data(as_text=True)
     assert "No snapshot yet" in html and "Actual cost to 2026-02 is above the budget." in html

@@ -9,7 +9,6 @@ from crmphase import clock
 from crmphase.jobs.services import run_job
 from crmphase.metrics.models import Alert
 from crmphase.notifications.models import Notification
-from crmphase.phases.models import GateReview
 
 
 def check(day: str):
@@ -39,10 +38,10 @@ def notes(db, prefix=""):
 
 
 def test_missing_only_after_the_grace_days_then_resolved_when_the_value_arrives(
-    db, jobs_project, jobs_kpi, jobs_measure
+    db, tracked_project, make_kpi, make_measurement
 ):
-    project = jobs_project()
-    kpi = jobs_kpi(project)  # monthly from 2026-01; the program's grace is 10 days
+    project = tracked_project()
+    kpi = make_kpi(project)  # monthly from 2026-01; the program's grace is 10 days
     check("2026-02-10")  # January's grace ends on 10 February
     assert alerts(db, "missing_measurement") == []
     check("2026-02-11")
@@ -54,16 +53,16 @@ def test_missing_only_after_the_grace_days_then_resolved_when_the_value_arrives(
         f"kpi:{kpi.id}",
     )
     assert "grace ended on 2026-02-10" in alert.detail
-    jobs_measure(kpi, "2026-01", 5)
+    make_measurement(kpi, "2026-01", 5)
     check("2026-02-12")
     assert alerts(db, "missing_measurement") == []
     (resolved,) = alerts(db, "missing_measurement", open_only=False)
     assert resolved.resolved_at == datetime(2026, 2, 12, 6, 0, tzinfo=UTC)
 
 
-def test_missing_measurement_tells_manager_and_crmo_once(db, jobs_project, jobs_kpi):
-    project = jobs_project()
-    jobs_kpi(project)
+def test_missing_measurement_tells_manager_and_crmo_once(db, tracked_project, make_kpi):
+    project = tracked_project()
+    make_kpi(project)
     check("2026-02-11")
     check("2026-02-12")  # the next day: the same alert, no new mail
     missing = notes(db, "alert:")
@@ -74,11 +73,11 @@ def test_missing_measurement_tells_manager_and_crmo_once(db, jobs_project, jobs_
 
 
 def test_kpi_owner_is_reminded_at_period_end_and_before_grace_ends(
-    db, jobs_project, jobs_kpi, make_user
+    db, tracked_project, make_kpi, make_user
 ):
     owner = make_user("manager")
-    project = jobs_project()
-    kpi = jobs_kpi(project, owner_id=owner.id)
+    project = tracked_project()
+    kpi = make_kpi(project, owner_id=owner.id)
     check("2026-01-30")
     assert notes(db, "kpi_") == []
     check("2026-01-31")  # the last day of January: the value falls due
@@ -94,9 +93,9 @@ def test_kpi_owner_is_reminded_at_period_end_and_before_grace_ends(
     assert len(notes(db, "kpi_due:")) == 1  # never twice
 
 
-def test_quarterly_kpi_is_due_only_at_quarter_end(db, jobs_project, jobs_kpi):
-    project = jobs_project()
-    kpi = jobs_kpi(project, cadence="quarterly")
+def test_quarterly_kpi_is_due_only_at_quarter_end(db, tracked_project, make_kpi):
+    project = tracked_project()
+    kpi = make_kpi(project, cadence="quarterly")
     check("2026-02-28")
     assert notes(db, "kpi_due:") == []
     check("2026-03-31")
@@ -105,45 +104,45 @@ def test_quarterly_kpi_is_due_only_at_quarter_end(db, jobs_project, jobs_kpi):
     assert [a.period for a in alerts(db, "missing_measurement")] == ["2026-03"]
 
 
-def test_missing_alerts_across_the_year_boundary(db, jobs_project, jobs_kpi):
-    project = jobs_project(since=date(2025, 11, 1))
-    jobs_kpi(project, baseline_period="2025-11")
+def test_missing_alerts_across_the_year_boundary(db, tracked_project, make_kpi):
+    project = tracked_project(since=date(2025, 11, 1))
+    make_kpi(project, baseline_period="2025-11")
     check("2026-01-10")  # December's grace ends on 10 January
     assert [a.period for a in alerts(db, "missing_measurement")] == ["2025-11"]
     check("2026-01-11")
     assert [a.period for a in alerts(db, "missing_measurement")] == ["2025-11", "2025-12"]
 
 
-def test_longer_grace_days_of_the_program_are_respected(db, jobs_project, jobs_kpi):
-    project = jobs_project()
+def test_longer_grace_days_of_the_program_are_respected(db, tracked_project, make_kpi):
+    project = tracked_project()
     project.program.measurement_grace_days = 20
     db.session.commit()
-    jobs_kpi(project)
+    make_kpi(project)
     check("2026-02-20")
     assert alerts(db, "missing_measurement") == []
     check("2026-02-21")
     assert len(alerts(db, "missing_measurement")) == 1
 
 
-def test_off_track_kpi_opens_an_alert(db, jobs_project, jobs_kpi, jobs_measure):
-    project = jobs_project()
-    kpi = jobs_kpi(project)  # 0 → 100 from 2026-01 to 2026-11: 10 % expected by February
-    jobs_measure(kpi, "2026-01", 0)
-    jobs_measure(kpi, "2026-02", 1)  # 1 % attained: below 0.6 × expected
+def test_off_track_kpi_opens_an_alert(db, tracked_project, make_kpi, make_measurement):
+    project = tracked_project()
+    kpi = make_kpi(project)  # 0 → 100 from 2026-01 to 2026-11: 10 % expected by February
+    make_measurement(kpi, "2026-01", 0)
+    make_measurement(kpi, "2026-02", 1)  # 1 % attained: below 0.6 × expected
     check("2026-03-02")
     (alert,) = alerts(db, "off_track")
     assert alert.period == "2026-02" and alert.kpi_id == kpi.id
-    jobs_measure(kpi, "2026-03", 30)  # back on track in March
+    make_measurement(kpi, "2026-03", 30)  # back on track in March
     check("2026-04-02")
     assert alerts(db, "off_track") == []
 
 
-def test_budget_overrun_opens_and_resolves(db, jobs_project, jobs_money):
-    project = jobs_project(budget=Decimal("1000.00"))
-    jobs_money(project, "cost", "2026-02", "1000.00")
+def test_budget_overrun_opens_and_resolves(db, tracked_project, make_cost):
+    project = tracked_project(budget=Decimal("1000.00"))
+    make_cost(project, "2026-02", "1000.00")
     check("2026-02-15")
     assert alerts(db, "budget_overrun") == []  # at budget is not over it
-    jobs_money(project, "cost", "2026-02", "0.01")
+    make_cost(project, "2026-02", "0.01")
     check("2026-02-16")
     (alert,) = alerts(db, "budget_overrun")
     assert alert.period == "2026-02" and "1,000.01" in alert.detail
@@ -155,9 +154,9 @@ def test_budget_overrun_opens_and_resolves(db, jobs_project, jobs_money):
     assert alerts(db, "budget_overrun") == []
 
 
-def test_manage_review_overdue_opens_gate_overdue(db, jobs_project, make_user):
+def test_manage_review_overdue_opens_gate_overdue(db, tracked_project, make_user):
     steering = make_user("steering")
-    project = jobs_project(phase="manage", since=date(2025, 10, 1))  # review due 2026-01-01
+    project = tracked_project(phase="manage", since=date(2025, 10, 1))  # review due 2026-01-01
     project.program.steering_members = [steering]
     db.session.commit()
     check("2026-01-01")
@@ -174,19 +173,12 @@ def test_manage_review_overdue_opens_gate_overdue(db, jobs_project, make_user):
 
 
 def test_waiting_gate_review_reminds_steering_and_becomes_overdue_after_14_days(
-    db, jobs_project, make_user
+    db, tracked_project, make_user, make_review
 ):
     steering = make_user("steering")
-    project = jobs_project(phase="evaluate")
+    project = tracked_project(phase="evaluate")
     project.program.steering_members = [steering]
-    review = GateReview(
-        project_id=project.id,
-        phase="evaluate",
-        requested_by_id=project.manager_id,
-        requested_at=datetime(2026, 1, 1, 9, 0, tzinfo=UTC),
-    )
-    db.session.add(review)
-    db.session.commit()
+    review = make_review(project, requested_at=datetime(2026, 1, 1, 9, 0, tzinfo=UTC))
     check("2026-01-02")
     assert [n.dedupe_key for n in notes(db, "review")] == [f"review:{review.id}:{steering.id}"]
     check("2026-01-15")
@@ -201,9 +193,9 @@ def test_waiting_gate_review_reminds_steering_and_becomes_overdue_after_14_days(
     assert alerts(db, "gate_overdue") == []
 
 
-def test_alerts_of_a_killed_project_are_resolved(db, jobs_project, jobs_kpi):
-    project = jobs_project()
-    jobs_kpi(project)
+def test_alerts_of_a_killed_project_are_resolved(db, tracked_project, make_kpi):
+    project = tracked_project()
+    make_kpi(project)
     check("2026-02-11")
     assert len(alerts(db)) == 1
     project.state = "killed"
@@ -212,9 +204,9 @@ def test_alerts_of_a_killed_project_are_resolved(db, jobs_project, jobs_kpi):
     assert alerts(db) == []
 
 
-def test_running_the_same_day_twice_changes_nothing(db, jobs_project, jobs_kpi):
-    project = jobs_project()
-    jobs_kpi(project)
+def test_running_the_same_day_twice_changes_nothing(db, tracked_project, make_kpi):
+    project = tracked_project()
+    make_kpi(project)
     first_rows = check("2026-02-11").run.rows_written
     before = (len(alerts(db, open_only=False)), len(notes(db)))
     with clock.frozen("2026-02-11T07:00:00"):

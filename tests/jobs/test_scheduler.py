@@ -54,13 +54,13 @@ def snapshot_periods(db, project):
 
 
 def test_month_end_produces_snapshots_alerts_and_reminders_without_a_button(
-    app, db, jobs_project, jobs_kpi, make_user
+    app, db, tracked_project, make_kpi, make_user
 ):
     steering = make_user("steering")
-    project = jobs_project(created_at=CREATED)
+    project = tracked_project(created_at=CREATED)
     project.program.steering_members = [steering]
     db.session.commit()
-    jobs_kpi(project, baseline_period="2025-12")
+    make_kpi(project, baseline_period="2025-12")
     svc = service(app)
     report = tick_at(svc, "2026-02-01T02:00:00")
     assert report.active
@@ -83,8 +83,8 @@ def test_month_end_produces_snapshots_alerts_and_reminders_without_a_button(
     assert again.active and again.ran == []  # twice-run jobs change nothing
 
 
-def test_a_scheduler_down_for_three_months_catches_up_oldest_first(app, db, jobs_project):
-    project = jobs_project(created_at=CREATED)
+def test_a_scheduler_down_for_three_months_catches_up_oldest_first(app, db, tracked_project):
+    project = tracked_project(created_at=CREATED)
     svc = service(app)
     tick_at(svc, "2026-01-01T03:00:00")
     assert snapshot_periods(db, project) == ["2025-12"]
@@ -108,8 +108,8 @@ def test_a_scheduler_down_for_three_months_catches_up_oldest_first(app, db, jobs
     assert snapshot_periods(db, project) == ["2025-12", "2026-01", "2026-02", "2026-03"]
 
 
-def test_the_year_boundary_snapshots_december(app, db, jobs_project):
-    project = jobs_project(created_at=datetime(2026, 12, 3, tzinfo=UTC))
+def test_the_year_boundary_snapshots_december(app, db, tracked_project):
+    project = tracked_project(created_at=datetime(2026, 12, 3, tzinfo=UTC))
     svc = service(app)
     report = tick_at(svc, "2027-01-01T01:59:00")
     assert [j for j, _, _ in report.ran] == ["measurement_check"]  # for 31 December
@@ -117,9 +117,9 @@ def test_the_year_boundary_snapshots_december(app, db, jobs_project):
     assert snapshot_periods(db, project) == ["2026-12"]
 
 
-def test_the_configured_timezone_moves_the_month_end(app, db, jobs_project, monkeypatch):
+def test_the_configured_timezone_moves_the_month_end(app, db, tracked_project, monkeypatch):
     monkeypatch.setenv("CRMPHASE_TIMEZONE", "Pacific/Auckland")  # UTC+13 in summer
-    project = jobs_project(created_at=datetime(2026, 2, 3, tzinfo=UTC))
+    project = tracked_project(created_at=datetime(2026, 2, 3, tzinfo=UTC))
     svc = service(app)
     tick_at(svc, "2026-02-28T12:59:00")  # 01:59 on 1 March in Auckland
     assert snapshot_periods(db, project) == []
@@ -128,9 +128,9 @@ def test_the_configured_timezone_moves_the_month_end(app, db, jobs_project, monk
 
 
 def test_a_failing_job_is_retried_at_the_next_ticks_and_the_scheduler_keeps_going(
-    app, db, jobs_project, tmp_path
+    app, db, tracked_project, tmp_path
 ):
-    jobs_project(created_at=datetime(2026, 1, 5, tzinfo=UTC))
+    tracked_project(created_at=datetime(2026, 1, 5, tzinfo=UTC))
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the export folder should be")
     saved = app.config["CRMPHASE_EXPORT_DIR"]
@@ -167,8 +167,8 @@ def test_nothing_monthly_runs_without_projects(app, db):
     assert [j for j, _, _ in report.ran] == ["measurement_check"]
 
 
-def test_a_standby_does_nothing_until_the_holder_goes_silent(app, db, jobs_project):
-    project = jobs_project(created_at=CREATED)
+def test_a_standby_does_nothing_until_the_holder_goes_silent(app, db, tracked_project):
+    project = tracked_project(created_at=CREATED)
     time = FakeTime()
     active = service(app, "machine-a", time)
     standby = service(app, "machine-b", time)

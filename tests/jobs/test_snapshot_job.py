@@ -25,13 +25,13 @@ def snapshots(db, period="2026-02"):
     )
 
 
-def test_one_snapshot_per_project_that_is_not_killed_or_retired(db, jobs_project, jobs_money):
-    active = jobs_project()
-    held = jobs_project(state="on_hold")
-    jobs_project(state="killed")
-    jobs_project(state="retired")
-    young = jobs_project(created_at=datetime(2026, 3, 5, tzinfo=UTC))  # after February
-    jobs_money(held, "cost", "2026-01", "500.00")
+def test_one_snapshot_per_project_that_is_not_killed_or_retired(db, tracked_project, make_cost):
+    active = tracked_project()
+    held = tracked_project(state="on_hold")
+    tracked_project(state="killed")
+    tracked_project(state="retired")
+    young = tracked_project(created_at=datetime(2026, 3, 5, tzinfo=UTC))  # after February
+    make_cost(held, "2026-01", "500.00")
     with clock.frozen(MARCH_FIRST):
         result = run_job("roi_snapshot", "2026-02", trigger="schedule")
     assert result.ran and result.succeeded, result.message
@@ -46,17 +46,17 @@ def test_one_snapshot_per_project_that_is_not_killed_or_retired(db, jobs_project
 
 
 def test_snapshot_holds_the_figures_of_load_figures(
-    db, jobs_project, jobs_kpi, jobs_measure, jobs_money
+    db, tracked_project, make_kpi, make_measurement, make_cost, make_benefit
 ):
-    project = jobs_project()
-    kpi = jobs_kpi(project)
-    jobs_measure(kpi, "2026-01", 10)
-    jobs_measure(kpi, "2026-02", 25)
-    jobs_money(project, "cost", "2026-01", "1000.00")
-    jobs_money(project, "benefit", "2026-02", "1500.00")
-    jobs_money(project, "cost", "2026-01", "800.00", kind="plan")
-    jobs_money(project, "benefit", "2026-02", "2000.00", kind="plan")
-    jobs_money(project, "cost", "2026-03", "9999.00")  # after the period: not counted
+    project = tracked_project()
+    kpi = make_kpi(project)
+    make_measurement(kpi, "2026-01", 10)
+    make_measurement(kpi, "2026-02", 25)
+    make_cost(project, "2026-01", "1000.00")
+    make_benefit(project, "2026-02", "1500.00")
+    make_cost(project, "2026-01", "800.00", kind="plan")
+    make_benefit(project, "2026-02", "2000.00", kind="plan")
+    make_cost(project, "2026-03", "9999.00")  # after the period: not counted
     with clock.frozen(MARCH_FIRST):
         run_job("roi_snapshot", "2026-02", trigger="schedule")
         expected = load_figures([project.id], Period(2026, 2))[project.id]
@@ -84,9 +84,9 @@ def test_snapshot_holds_the_figures_of_load_figures(
     assert sum(tally) == 1
 
 
-def test_unmeasured_project_is_snapshotted_as_not_measured(db, jobs_project, jobs_kpi):
-    project = jobs_project()
-    jobs_kpi(project)
+def test_unmeasured_project_is_snapshotted_as_not_measured(db, tracked_project, make_kpi):
+    project = tracked_project()
+    make_kpi(project)
     with clock.frozen(MARCH_FIRST):
         run_job("roi_snapshot", "2026-02", trigger="schedule")
     (snap,) = snapshots(db)
@@ -94,13 +94,13 @@ def test_unmeasured_project_is_snapshotted_as_not_measured(db, jobs_project, job
     assert snap.status == "no_data"
 
 
-def test_a_scheduled_run_twice_changes_nothing(db, jobs_project, jobs_money):
-    project = jobs_project()
-    jobs_money(project, "cost", "2026-02", "100.00")
+def test_a_scheduled_run_twice_changes_nothing(db, tracked_project, make_cost):
+    project = tracked_project()
+    make_cost(project, "2026-02", "100.00")
     with clock.frozen(MARCH_FIRST):
         first = run_job("roi_snapshot", "2026-02", trigger="schedule")
         computed_at = snapshots(db)[0].computed_at
-        jobs_money(project, "cost", "2026-02", "50.00")
+        make_cost(project, "2026-02", "50.00")
         second = run_job("roi_snapshot", "2026-02", trigger="schedule")
     assert first.ran and not second.ran
     assert "already succeeded" in second.message
@@ -112,14 +112,14 @@ def test_a_scheduled_run_twice_changes_nothing(db, jobs_project, jobs_money):
 
 
 def test_rerun_after_a_late_correction_updates_and_records_it(
-    db, jobs_project, jobs_money, make_user
+    db, tracked_project, make_cost, make_user
 ):
     crmo = make_user("crmo")
-    project = jobs_project()
-    jobs_money(project, "cost", "2026-02", "100.00")
+    project = tracked_project()
+    make_cost(project, "2026-02", "100.00")
     with clock.frozen(MARCH_FIRST):
         run_job("roi_snapshot", "2026-02", trigger="schedule")
-    jobs_money(project, "cost", "2026-02", "25.00")  # a late correction
+    make_cost(project, "2026-02", "25.00")  # a late correction
     with clock.frozen("2026-03-04T09:00:00"):
         rerun = run_job("roi_snapshot", "2026-02", trigger="manual", actor=crmo)
     assert rerun.ran and rerun.succeeded and "re-ran" in rerun.message
@@ -140,11 +140,11 @@ def test_rerun_after_a_late_correction_updates_and_records_it(
     assert changed.after["actual_cumulative_cost"] == "125.00"
 
 
-def test_a_failing_job_is_rolled_back_whole_and_recorded(db, jobs_project, monkeypatch):
+def test_a_failing_job_is_rolled_back_whole_and_recorded(db, tracked_project, monkeypatch):
     from crmphase.metrics import snapshots as snapshot_module
 
-    jobs_project()
-    jobs_project()
+    tracked_project()
+    tracked_project()
     real = snapshot_module.load_project_figures
 
     class Broken:
@@ -172,24 +172,21 @@ def test_a_failing_job_is_rolled_back_whole_and_recorded(db, jobs_project, monke
     assert len(snapshots(db)) == 2
 
 
-def test_a_run_held_by_another_runner_is_not_run_twice(db, jobs_project):
-    jobs_project()
+def test_a_run_held_by_another_runner_is_not_run_twice(db, tracked_project, make_job_run):
+    tracked_project()
     with clock.frozen(MARCH_FIRST):
-        db.session.add(JobRun(job_name="roi_snapshot", period="2026-02", outcome="running"))
-        db.session.commit()
+        make_job_run("roi_snapshot", "2026-02", outcome="running")
         result = run_job("roi_snapshot", "2026-02", trigger="manual")
     assert not result.ran and "already running" in result.message
     assert snapshots(db) == []
 
 
-def test_a_run_abandoned_by_a_dead_runner_is_taken_over(db, jobs_project):
-    jobs_project()
+def test_a_run_abandoned_by_a_dead_runner_is_taken_over(
+    db, tracked_project, make_job_run, make_job_attempt
+):
+    tracked_project()
     with clock.frozen("2026-03-01T02:00:00"):
-        run = JobRun(job_name="roi_snapshot", period="2026-02", outcome="running")
-        db.session.add(run)
-        db.session.flush()
-        db.session.add(JobAttempt(job_run_id=run.id))
-        db.session.commit()
+        make_job_attempt(make_job_run("roi_snapshot", "2026-02", outcome="running"))
     with clock.frozen("2026-03-01T03:00:00"):
         result = run_job("roi_snapshot", "2026-02", trigger="schedule")
     assert result.ran and result.succeeded
@@ -198,12 +195,12 @@ def test_a_run_abandoned_by_a_dead_runner_is_taken_over(db, jobs_project):
     assert len(snapshots(db)) == 1
 
 
-def test_duration_is_real_time_even_when_the_clock_is_fixed(db, jobs_project, monkeypatch):
+def test_duration_is_real_time_even_when_the_clock_is_fixed(db, tracked_project, monkeypatch):
     import time
 
     from crmphase.metrics import snapshots as snapshot_module
 
-    jobs_project()
+    tracked_project()
     real = snapshot_module.snapshot_projects
 
     def slow(period):
@@ -217,18 +214,16 @@ def test_duration_is_real_time_even_when_the_clock_is_fixed(db, jobs_project, mo
     assert 0.2 <= (run.finished_at - run.started_at).total_seconds() < 10
 
 
-def test_a_runner_whose_run_was_taken_over_discards_its_work(db, jobs_project):
+def test_a_runner_whose_run_was_taken_over_discards_its_work(
+    db, tracked_project, make_job_run, make_job_attempt
+):
     from crmphase.jobs.registry import get_job
     from crmphase.jobs.services import _Claim, _execute
 
-    jobs_project()
+    tracked_project()
     with clock.frozen(MARCH_FIRST):
-        run = JobRun(job_name="roi_snapshot", period="2026-02", outcome="running", attempts=2)
-        db.session.add(run)
-        db.session.flush()
-        mine = JobAttempt(job_run_id=run.id)
-        db.session.add(mine)
-        db.session.commit()
+        run = make_job_run("roi_snapshot", "2026-02", outcome="running", attempts=2)
+        mine = make_job_attempt(run)
         # We claimed attempt 1; meanwhile another runner took the run over (attempt 2).
         stale = _Claim(run.id, mine.id, 1, None, 0, clock.now())
         _execute(get_job("roi_snapshot"), "2026-02", stale, "schedule", None)

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,6 +17,9 @@ from crmphase.jobs.models import JobAttempt, JobRun
 from crmphase.jobs.scheduler import SchedulerService
 from crmphase.jobs.services import run_job
 from crmphase.metrics.models import RoiSnapshot
+from crmphase.programs.models import Project
+from tests.factories.auth import make_user
+from tests.factories.programs import make_program, make_project
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECTS = 6
@@ -24,27 +27,18 @@ PROJECTS = 6
 
 def seed(db) -> list[int]:
     """A program with projects, committed for real (other connections must see them)."""
-    from crmphase.auth.models import User
-    from crmphase.programs.models import Program, Project
-
-    manager = User(email="m@example.com", name="Manager", role="manager")
-    crmo = User(email="c@example.com", name="CRMO", role="crmo")
-    program = Program(name="Know the customer", crmo=crmo)
-    db.session.add_all([manager, crmo, program])
-    db.session.flush()
+    manager = make_user("manager", name="Manager")
+    program = make_program("Know the customer", crmo=make_user("crmo", name="CRMO"))
     for n in range(PROJECTS):
-        db.session.add(
-            Project(
-                name=f"Project {n}",
-                program=program,
-                manager=manager,
-                department="sales",
-                phase="execute",
-                phase_entered_on=datetime(2025, 12, 1).date(),
-                created_at=datetime(2025, 12, 5, tzinfo=UTC),
-            )
+        make_project(
+            f"Project {n}",
+            program=program,
+            manager=manager,
+            department="sales",
+            phase="execute",
+            phase_entered_on=date(2025, 12, 1),
+            created_at=datetime(2025, 12, 5, tzinfo=UTC),
         )
-    db.session.commit()
     ids = list(db.session.scalars(sa.select(Project.id)))
     db.session.commit()  # end the read: on SQLite it would hold the write lock
     return ids

@@ -4,7 +4,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from crmphase.metrics.demo import load_metrics_demo
+from crmphase.demo.metrics import load_metrics_demo
 from crmphase.metrics.figures import load_figures
 from crmphase.metrics.models import BenefitEntry, CostEntry, Kpi, Measurement
 from crmphase.periods import Period

@@ -184,9 +184,8 @@ def test_mean_attainment_rounds_half_up():
 
 
 @pytest.fixture
-def portfolio(db, make_project, make_program):
+def portfolio(db, make_project, make_program, make_cost, make_benefit, make_kpi, make_measurement):
     """Projects in execute since 2026-01 with the entries and KPIs above."""
-    from crmphase.metrics.models import BenefitEntry, CostEntry, Kpi, Measurement
 
     def build(count=1):
         program = make_program(discount_rate=D("0.08"))
@@ -196,30 +195,17 @@ def portfolio(db, make_project, make_program):
                 program=program, phase="execute", phase_entered_on=date(2026, 1, 1)
             )
             for entry in COSTS:
-                db.session.add(
-                    CostEntry(
-                        project_id=project.id,
-                        period=str(entry.period),
-                        kind=entry.kind.value,
-                        amount=entry.amount,
-                        category="services",
-                    )
+                make_cost(
+                    project, str(entry.period), entry.amount, entry.kind.value, category="services"
                 )
             for entry in BENEFITS:
                 # split each benefit in two entries: SQL must sum them per period
                 half = (entry.amount / 2).quantize(D("0.01"))
                 for amount in (half, entry.amount - half):
-                    db.session.add(
-                        BenefitEntry(
-                            project_id=project.id,
-                            period=str(entry.period),
-                            kind=entry.kind.value,
-                            amount=amount,
-                        )
-                    )
+                    make_benefit(project, str(entry.period), amount, entry.kind.value)
             for spec in (CHURN, LEADS, NPS):
-                kpi = Kpi(
-                    project_id=project.id,
+                kpi = make_kpi(
+                    project,
                     name=spec.name,
                     unit=spec.unit,
                     direction=spec.direction.value,
@@ -229,14 +215,11 @@ def portfolio(db, make_project, make_program):
                     target_period=str(spec.target_period),
                     cadence="monthly",
                 )
-                db.session.add(kpi)
-                db.session.flush()
                 for period, value in spec.measurements.items():
-                    db.session.add(Measurement(kpi_id=kpi.id, period=str(period), value=value))
+                    make_measurement(kpi, str(period), value)
                 # an older value that the latest one supersedes
-                db.session.add(Measurement(kpi_id=kpi.id, period="2026-01", value=D("99")))
+                make_measurement(kpi, "2026-01", D("99"))
             projects.append(project)
-        db.session.commit()
         return projects
 
     return build

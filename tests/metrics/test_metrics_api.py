@@ -274,18 +274,10 @@ def test_killed_project_refuses_measurements_except_by_crmo(api, make_project, m
     assert api("crmo").put(url, json={"value": 1}).status_code == 201
 
 
-def test_measurement_resolves_its_missing_alert(api, make_kpi, db):
-    from crmphase.metrics.models import Alert
-
+def test_measurement_resolves_its_missing_alert(api, make_kpi, make_alert, db):
     kpi = make_kpi()
-    alert = Alert(
-        project_id=kpi.project_id, kpi_id=kpi.id, kind="missing_measurement", period="2026-02"
-    )
-    other = Alert(
-        project_id=kpi.project_id, kpi_id=kpi.id, kind="missing_measurement", period="2026-01"
-    )
-    db.session.add_all([alert, other])
-    db.session.commit()
+    alert = make_alert(kpi.project, "missing_measurement", "2026-02", kpi_id=kpi.id)
+    other = make_alert(kpi.project, "missing_measurement", "2026-01", kpi_id=kpi.id)
     api(kpi.project.manager).put(f"/api/v1/kpis/{kpi.id}/measurements/2026-02", json={"value": 1})
     db.session.refresh(alert)
     db.session.refresh(other)
@@ -365,11 +357,11 @@ def test_money_needs_the_manager_or_crmo(api, make_project, make_user):
         )
 
 
-def test_correcting_an_entry_keeps_before_and_after(api, make_project, make_money, db):
+def test_correcting_an_entry_keeps_before_and_after(api, make_project, make_cost, db):
     from crmphase.audit.models import Event
 
     project = make_project()
-    entry = make_money(project, "cost", "2026-02", "100.00")
+    entry = make_cost(project, "2026-02", "100.00")
     client = api(project.manager)
     response = client.patch(f"/api/v1/costs/{entry.id}", json={"amount": "120.00"})
     assert response.status_code == 200 and response.json["amount"] == "120.00"
@@ -385,18 +377,18 @@ def test_correcting_an_entry_keeps_before_and_after(api, make_project, make_mone
 
 
 def test_roi_endpoint_returns_every_figure_by_hand(
-    api, make_project, make_kpi, make_money, make_measurement
+    api, make_project, make_kpi, make_cost, make_benefit, make_measurement
 ):
     from datetime import date
 
     project = make_project(phase="execute", phase_entered_on=date(2026, 1, 1))
     for period, amount in (("2026-01", "60000"), ("2026-02", "40000")):
-        make_money(project, "cost", period, amount)
+        make_cost(project, period, amount)
     for period, amount in (("2026-02", "50000"), ("2026-03", "100000")):
-        make_money(project, "benefit", period, amount)
-    make_money(project, "cost", "2026-01", "90000", kind="plan")
-    make_money(project, "benefit", "2026-02", "45000", kind="plan")
-    make_money(project, "benefit", "2026-03", "45000", kind="plan")
+        make_benefit(project, period, amount)
+    make_cost(project, "2026-01", "90000", kind="plan")
+    make_benefit(project, "2026-02", "45000", kind="plan")
+    make_benefit(project, "2026-03", "45000", kind="plan")
     churn = make_kpi(
         project,
         name="Churn",

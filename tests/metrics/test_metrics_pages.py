@@ -186,14 +186,16 @@ def test_viewer_cannot_open_forms(page_client, tracked, make_user):
 # --------------------------------------------------------------------------- Money tab
 
 
-def test_money_tab_shows_plan_actual_variance_and_roi(page_client, tracked, make_money):
+def test_money_tab_shows_plan_actual_variance_and_roi(
+    page_client, tracked, make_cost, make_benefit
+):
     project, _ = tracked
-    make_money(project, "cost", "2026-01", "60000")
-    make_money(project, "cost", "2026-02", "40000")
-    make_money(project, "benefit", "2026-02", "50000")
-    make_money(project, "benefit", "2026-03", "100000")
-    make_money(project, "cost", "2026-01", "90000", kind="plan")
-    make_money(project, "benefit", "2026-03", "90000", kind="plan")
+    make_cost(project, "2026-01", "60000")
+    make_cost(project, "2026-02", "40000")
+    make_benefit(project, "2026-02", "50000")
+    make_benefit(project, "2026-03", "100000")
+    make_cost(project, "2026-01", "90000", kind="plan")
+    make_benefit(project, "2026-03", "90000", kind="plan")
     html = text(page_client(project.manager).get(f"/projects/{project.id}/money?period=2026-03"))
     assert "100,000.00" in html and "150,000.00" in html  # actual cost and benefit
     assert "48,661.58" in html  # actual NPV
@@ -332,10 +334,10 @@ def test_import_nav_entry_only_for_changers(page_client, make_user):
     assert "Import measurements" not in text(page_client(make_user("viewer")).get("/projects"))
 
 
-def test_money_tab_shows_the_newest_entries_and_links_to_all(page_client, make_project, make_money):
+def test_money_tab_shows_the_newest_entries_and_links_to_all(page_client, make_project, make_cost):
     project = make_project()
     for month in range(1, 13):
-        make_money(project, "cost", f"2025-{month:02d}", "100", kind="plan")
+        make_cost(project, f"2025-{month:02d}", "100", kind="plan")
     client = page_client(project.manager)
     html = text(client.get(f"/projects/{project.id}/money"))
     assert "(newest 10 of 12)" in html and "All 12 cost entries" in html

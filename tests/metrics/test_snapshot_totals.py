@@ -52,16 +52,22 @@ def _stored() -> dict:
 
 
 def test_totals_follow_snapshots_added_corrected_moved_and_deleted(
-    make_program, make_project, dash_snapshot
+    make_program, make_project, make_snapshot
 ):
     north, south = make_program("North"), make_program("South")
     sales = make_project("Sales", program=north, department="sales")
     service = make_project("Service", program=north, department="service")
     web = make_project("Web", program=south, department="sales")
-    first = dash_snapshot(sales, "2026-09", cost="100.10", benefit="50", due=3, measured=3)
-    dash_snapshot(service, "2026-09", cost="200.20", plan_cost="80", due=2, measured=1)
-    dash_snapshot(web, "2026-09", cost="300.30", npv="-12.34", kpis=[{"status": "off_track"}])
-    moved = dash_snapshot(sales, "2026-10", cost="150", benefit="400.99", due=4, measured=2)
+    first = make_snapshot(
+        sales, "2026-09", cost="100.10", benefit="50", due_count=3, measured_count=3
+    )
+    make_snapshot(service, "2026-09", cost="200.20", plan_cost="80", due_count=2, measured_count=1)
+    make_snapshot(
+        web, "2026-09", cost="300.30", actual_npv="-12.34", kpi_details=[{"status": "off_track"}]
+    )
+    moved = make_snapshot(
+        sales, "2026-10", cost="150", benefit="400.99", due_count=4, measured_count=2
+    )
     assert _stored() == _expected()
     assert _stored()[("2026-09", "program", north.id, None)]["projects"] == 2
     assert _stored()[("2026-09", "department", None, "sales")]["actual_cumulative_cost"] == (
@@ -91,11 +97,11 @@ def test_totals_follow_snapshots_added_corrected_moved_and_deleted(
     assert not any(key[0] == "2026-08" for key in _stored())
 
 
-def test_refresh_rebuilds_totals_written_around_the_orm(make_program, make_project, dash_snapshot):
+def test_refresh_rebuilds_totals_written_around_the_orm(make_program, make_project, make_snapshot):
     """Core writes (a restore, a bulk copy) bypass the ORM; refresh_snapshot_totals puts
     the sums back in step."""
     project = make_project("Sales", program=make_program("North"))
-    dash_snapshot(project, "2026-09", cost="10")
+    make_snapshot(project, "2026-09", cost="10")
     db.session.execute(
         sa.update(RoiSnapshot.__table__).values(actual_cumulative_cost=Decimal("25.50"))
     )
@@ -107,13 +113,13 @@ def test_refresh_rebuilds_totals_written_around_the_orm(make_program, make_proje
 
 
 def test_filtered_totals_read_the_matching_scope_or_the_snapshots(
-    make_program, make_project, dash_snapshot
+    make_program, make_project, make_snapshot
 ):
     north, south = make_program("North"), make_program("South")
     snapshots = [
-        dash_snapshot(make_project("A", program=north, department="sales"), "2026-09", cost="5"),
-        dash_snapshot(make_project("B", program=north, department="service"), "2026-09", cost="7"),
-        dash_snapshot(make_project("C", program=south, department="sales"), "2026-09", cost="11"),
+        make_snapshot(make_project("A", program=north, department="sales"), "2026-09", cost="5"),
+        make_snapshot(make_project("B", program=north, department="service"), "2026-09", cost="7"),
+        make_snapshot(make_project("C", program=south, department="sales"), "2026-09", cost="11"),
     ]
     period = Period.parse("2026-09")
     for program_id, department in (

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from crmphase.extensions import db
+from tests.factories.metrics import make_benefit, make_cost, make_kpi, make_measurement
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +24,6 @@ def fill(app) -> None:
     audit events; then the demo portfolio (whatever ``flask demo`` loads)."""
     from crmphase.auth import services as auth
     from crmphase.auth.models import ApiToken
-    from crmphase.metrics.models import BenefitEntry, CostEntry, Kpi, Measurement
     from crmphase.programs import services as programs
 
     with app.app_context():
@@ -50,34 +50,18 @@ def fill(app) -> None:
                     "team_member_ids": [crmo.id],
                 },
             )
-            kpi = Kpi(
-                project_id=project.id,
+            kpi = make_kpi(
+                project,
                 name="Cost per lead",
                 direction="down",
                 baseline_value=Decimal("10.5"),
-                baseline_period="2026-01",
                 target_value=Decimal("8.25"),
                 target_period="2026-06",
                 owner_id=manager.id,
             )
-            db.session.add(kpi)
-            db.session.flush()
-            db.session.add(Measurement(kpi_id=kpi.id, period="2026-02", value=Decimal("9.75")))
-            db.session.add(
-                CostEntry(
-                    project_id=project.id,
-                    period="2026-02",
-                    kind="actual",
-                    amount=Decimal("1000.01"),
-                    category="software",
-                )
-            )
-            db.session.add(
-                BenefitEntry(
-                    project_id=project.id, period="2026-03", kind="plan", amount=Decimal("2500.00")
-                )
-            )
-            db.session.commit()
+            make_measurement(kpi, "2026-02", "9.75")
+            make_cost(project, "2026-02", "1000.01", category="software")
+            make_benefit(project, "2026-03", "2500.00", kind="plan")
         programs.update_project(crmo, project, {"name": "Renamed"}, project.version)
     with app.app_context():
         result = app.test_cli_runner().invoke(args=["demo"])

@@ -12,33 +12,18 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from tests.factories import password_hash
+from tests.factories.auth import make_token, make_user
+from tests.factories.programs import make_program, make_project
 
 
 def _setup(db):
     """A committed program, project, manager, two steering users; returns ids and tokens."""
-    from crmphase.auth.models import User
-    from crmphase.auth.services import issue_token
-    from crmphase.phases.services import enter_gate
-    from crmphase.programs.models import Program, Project
-
-    def user(role, n):
-        u = User(
-            email=f"race-{role}{n}@example.com",
-            name=f"Race {role} {n}",
-            role=role,
-            password_hash=password_hash(),
-        )
-        db.session.add(u)
-        return u
-
-    manager, first, second = user("manager", 1), user("steering", 1), user("steering", 2)
-    program = Program(name="Race program", objective="x")
-    db.session.add(program)
-    db.session.flush()
-    project = Project(
-        name="Race project",
-        program=program,
+    manager = make_user("manager", "race-manager1@example.com", "Race manager 1")
+    first = make_user("steering", "race-steering1@example.com", "Race steering 1")
+    second = make_user("steering", "race-steering2@example.com", "Race steering 2")
+    project = make_project(
+        "Race project",
+        program=make_program("Race program", objective="x"),
         manager=manager,
         department="sales",
         objective="Win",
@@ -48,11 +33,7 @@ def _setup(db):
         planned_start=date(2026, 1, 1),
         planned_end=date(2026, 3, 31),
     )
-    db.session.add(project)
-    db.session.flush()
-    enter_gate(project)
-    db.session.commit()
-    tokens = [issue_token(first, "race"), issue_token(second, "race")]
+    tokens = [make_token(first, "race"), make_token(second, "race")]
     project_id, version = project.id, project.version
     # Reading expired attributes began a transaction (a write lock on SQLite): end it.
     db.session.remove()

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from crmphase.audit.models import Event
-from crmphase.phases.demo import drive_to
+from crmphase.demo.gates import drive_to
 from crmphase.phases.models import GateDecision, GateReview
 from crmphase.phases.rules import Phase
 
@@ -42,13 +42,13 @@ def test_drive_to_stops_with_a_waiting_review_when_the_gate_is_not_ready(
 
 
 def services_pending(project):
-    from crmphase.phases.services import pending_review
+    from crmphase.phases.loaders import pending_review
 
     return pending_review(project.id) is not None
 
 
 def test_load_demo_runs_twice(app, db):
-    from crmphase.demo_data import load_demo
+    from crmphase.demo import load_demo
 
     load_demo()
     events = _count(db, Event)

@@ -107,26 +107,26 @@ def test_auto_criterion_follows_the_project_data(
     assert explains in criterion(gate, key)["explanation"]
 
 
-def test_kpi_criterion_needs_baseline_target_and_period(api, make_project, gate_kpi):
+def test_kpi_criterion_needs_baseline_target_and_period(api, make_project, make_kpi):
     project = make_project()
-    gate_kpi(project, target_period=None)
+    make_kpi(project, target_period=None)
     gate = gate_of(api, "viewer", project)
     assert criterion(gate, "kpi_defined")["met"] is False
     assert "no target period" in criterion(gate, "kpi_defined")["explanation"]
-    gate_kpi(project, name="Response rate")
+    make_kpi(project, name="Response rate")
     assert criterion(gate_of(api, "viewer", project), "kpi_defined")["met"] is True
 
 
-def test_business_case_needs_planned_costs_and_benefits(api, make_project, make_plan):
+def test_business_case_needs_planned_costs_and_benefits(api, make_project, plan_business_case):
     project = make_project(phase="evaluate")
     assert (
         "no planned costs"
         in criterion(gate_of(api, "viewer", project), "business_case_defined")["explanation"]
     )
-    make_plan(project, cost="1000.00", benefit=None)
+    plan_business_case(project, cost="1000.00", benefit=None)
     explanation = criterion(gate_of(api, "viewer", project), "business_case_defined")["explanation"]
     assert "no planned benefits" in explanation
-    make_plan(project, cost=None, benefit="3000.00")
+    plan_business_case(project, cost=None, benefit="3000.00")
     found = criterion(gate_of(api, "viewer", project), "business_case_defined")
     assert found["met"] is True and "planned ROI 200.00%" in found["explanation"]
 
@@ -140,14 +140,14 @@ def test_bite_size_budget_cap_applies_when_the_program_sets_one(api, make_projec
 
 
 def test_pilot_measured_needs_a_measurement_of_every_kpi(
-    api, make_project, gate_kpi, gate_measurement
+    api, make_project, make_kpi, make_measurement
 ):
     project = make_project(phase="execute")
-    first, second = gate_kpi(project), gate_kpi(project, name="Response rate")
-    gate_measurement(first)
+    first, second = make_kpi(project), make_kpi(project, name="Response rate")
+    make_measurement(first, "2026-02", "95")
     found = criterion(gate_of(api, "viewer", project), "pilot_measured")
     assert found["met"] is False and "'Response rate'" in found["explanation"]
-    gate_measurement(second)
+    make_measurement(second, "2026-02", "95")
     assert criterion(gate_of(api, "viewer", project), "pilot_measured")["met"] is True
 
 
@@ -287,22 +287,16 @@ def test_go_on_a_gate_that_is_not_ready_is_409_with_the_unmet_criteria(api, make
     assert api("viewer").get(f"/api/v1/projects/{project.id}").json["phase"] == "strategize"
 
 
-def test_advisory_criteria_never_block_go(api, db, ready_project):
-    from crmphase.phases.models import GateCriterion
-
+def test_advisory_criteria_never_block_go(api, ready_project, make_criterion):
     project = ready_project()
-    db.session.add(
-        GateCriterion(
-            project_id=project.id,
-            phase="strategize",
-            key="dpo_consulted",
-            label="Data protection officer consulted",
-            kind="manual",
-            required=False,
-            position=9,
-        )
+    make_criterion(
+        project,
+        "dpo_consulted",
+        phase="strategize",
+        label="Data protection officer consulted",
+        required=False,
+        position=9,
     )
-    db.session.commit()
     assert gate_of(api, "viewer", project)["ready"] is True
     assert decide(api, "steering", project, "go").status_code == 201
 
@@ -341,7 +335,7 @@ def test_a_crmo_who_manages_the_project_cannot_decide_its_gate(api, make_user, r
 
 
 def test_go_drives_a_project_through_every_phase_and_a_periodic_review(
-    api, db, make_user, ready_project, gate_kpi, gate_measurement, make_plan
+    api, db, make_user, ready_project, make_kpi, make_measurement, plan_business_case
 ):
     project = ready_project()
     steering = make_user("steering")
@@ -632,11 +626,11 @@ def test_openapi_document_describes_the_gate_endpoints(app, client):
 
 
 def test_no_missing_measurement_counts_due_kpi_periods_past_their_grace(
-    api, make_project, gate_kpi, gate_measurement
+    api, make_project, make_kpi, make_measurement
 ):
     today = clock.today()
     project = make_project(phase="execute", phase_entered_on=today - timedelta(days=120))
-    kpi = gate_kpi(project, baseline_period="2020-01", target_period="2030-12")
+    kpi = make_kpi(project, baseline_period="2020-01", target_period="2030-12")
     found = criterion(gate_of(api, "viewer", project), "no_missing_measurement")
     assert found["met"] is False
     assert "due measurements missing — record them" in found["explanation"]
@@ -645,7 +639,7 @@ def test_no_missing_measurement_counts_due_kpi_periods_past_their_grace(
     period = Period.of(today)
     for _ in range(6):
         period = period.previous()
-        gate_measurement(kpi, period=str(period))
+        make_measurement(kpi, str(period), "95")
     assert criterion(gate_of(api, "viewer", project), "no_missing_measurement")["met"] is True
 
 

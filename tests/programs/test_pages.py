@@ -194,62 +194,6 @@ def test_plotly_is_served_from_the_installed_package(client):
         assert b"plotly.js" in response.data[:200]
 
 
-# --- the project page reads a ProjectView, not the ORM entity ---------------------------
-
-
-def test_a_project_view_holds_every_column_of_the_project_and_its_names(
-    app, db, make_project, make_user
-):
-    from crmphase.programs import services
-    from crmphase.programs.models import Project
-
-    project = make_project(
-        phase="manage",
-        state="on_hold",
-        customer_need="One view of the customer",
-        budget=None,
-        planned_start=None,
-        planned_end=None,
-    )
-    project.last_review_on = project.phase_entered_on
-    db.session.commit()
-    db.session.expire_all()
-
-    view = services.project_view(project.id)
-    orm = services.get_project(project.id)
-    for column in sa.inspect(Project).column_attrs:
-        assert getattr(view, column.key) == getattr(orm, column.key), column.key
-    assert (view.program.id, view.program.name) == (orm.program.id, orm.program.name)
-    assert (view.manager.id, view.manager.name) == (orm.manager.id, orm.manager.name)
-
-
-def test_the_project_page_renders_the_same_from_a_view_as_from_the_orm(
-    app, db, make_project, make_user
-):
-    from flask import render_template
-    from flask_login import login_user
-
-    from crmphase.programs import services
-
-    project = make_project(phase="execute")
-    crmo = make_user("crmo")
-    db.session.commit()
-    with app.test_request_context(f"/projects/{project.id}"):
-        login_user(crmo)
-        pages = [
-            render_template(
-                "programs/project_detail.html",
-                project=shown,
-                team_names=services.team_names(project.id),
-                tab="overview",
-                may_edit=True,
-            )
-            for shown in (services.project_view(project.id), services.get_project(project.id))
-        ]
-    assert pages[0] == pages[1]
-    assert project.program.name in pages[0] and project.manager.name in pages[0]
-
-
 def test_an_unknown_project_page_is_not_found(page_client, make_user):
     client = page_client(make_user("viewer"))
     assert client.get("/projects/987654").status_code == 404

@@ -33,7 +33,8 @@ def _statements(count_queries, client, path, headers=None) -> int:
 
 
 def _token(email) -> dict:
-    from crmphase.auth.services import issue_token, user_by_email
+    from crmphase.auth.loaders import user_by_email
+    from crmphase.auth.services import issue_token
     from crmphase.extensions import db
 
     token = issue_token(user_by_email(email), "guard")

@@ -1,6 +1,7 @@
-"""Demo KPIs, measurements (with a few gaps) and plan and actual money for demo projects.
+"""The demo portfolio's KPIs, measurements (with a few gaps) and plan and actual money.
 
-Call :func:`load_metrics_demo` from the demo loader with the names of the demo projects.
+:func:`crmphase.demo.load_demo` calls :func:`load_metrics_demo` with the names of the
+demo projects.
 Running it again adds nothing: a project that already has KPIs is left alone. The numbers
 are drawn from a random generator seeded with the project's name, so every run of the demo
 shows the same portfolio.

@@ -1,4 +1,5 @@
-"""Fixtures of the trust tests: fresh databases and apps built with production settings."""
+"""Fresh databases and apps built with production settings (the trust tests), the
+PostgreSQL admin helpers the session's database is made with too, and URLs for routes."""
 
 from __future__ import annotations
 
@@ -8,20 +9,26 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask_migrate import upgrade
 from sqlalchemy.engine import make_url
+from werkzeug.routing.exceptions import BuildError
 
 from crmphase import create_app
+from crmphase.extensions import db
+
+from .auth import PASSWORD, make_token, make_user
 
 
-def _pg_admin_engine(url: str) -> sa.Engine:
-    admin = make_url(url).set(drivername="postgresql+psycopg", database="postgres")
-    return sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+def admin_url(url: str) -> sa.URL:
+    """``url`` of a PostgreSQL server, with the driver the tests use."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    return parsed.set(drivername="postgresql+psycopg")
 
 
 def pg_admin_execute(url: str, *statements: str) -> list:
-    """Run statements as the server's admin (on the ``postgres`` database); return rows of
-    the last one."""
-    engine = _pg_admin_engine(url)
+    """Run statements as the server's admin (on the ``postgres`` database, outside any
+    transaction); return the rows of the last one."""
+    engine = sa.create_engine(admin_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             rows = []
@@ -33,18 +40,28 @@ def pg_admin_execute(url: str, *statements: str) -> list:
         engine.dispose()
 
 
+def create_postgres_database(base_url: str, name: str) -> str:
+    """Create database ``name`` on the server of ``base_url``; return its SQLAlchemy URL."""
+    pg_admin_execute(base_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+    return admin_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(base_url: str, name: str) -> None:
+    """Drop database ``name`` of the server of ``base_url``, closing its connections."""
+    pg_admin_execute(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def fresh_database_url(database_url, tmp_path):
     """An empty database of the same kind as the session's (new SQLite file or new
     PostgreSQL database), dropped after the test."""
     if database_url.startswith("postgresql"):
         name = f"crmphase_trust_{os.getpid()}_{secrets.token_hex(4)}"
-        pg_admin_execute(database_url, f'CREATE DATABASE "{name}"')
-        url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+        url = create_postgres_database(database_url, name)
         try:
             yield url
         finally:
-            pg_admin_execute(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            drop_postgres_database(database_url, name)
     else:
         yield f"sqlite:///{Path(tmp_path) / 'fresh.sqlite3'}"
 
@@ -69,16 +86,12 @@ def build_app(tmp_path):
         settings.update(config)
         app = create_app(settings)
         if migrate:
-            from flask_migrate import upgrade
-
             with app.app_context():
                 upgrade()
         built.append(app)
         return app
 
     yield build
-    from crmphase.extensions import db
-
     for app in built:
         with app.app_context():
             db.engine.dispose()
@@ -86,15 +99,14 @@ def build_app(tmp_path):
 
 @pytest.fixture
 def seed_user():
-    """``seed_user(app, role)`` → (user id, email, API token) committed in ``app``'s database."""
-    from crmphase.auth import services
+    """``seed_user(app, role)`` → (user id, email, API token) committed in ``app``'s
+    database, by :func:`~tests.factories.auth.make_user` and ``make_token``."""
 
-    def seed(app, role: str = "crmo", password: str = "correct horse battery staple"):
+    def seed(app, role: str = "crmo", password: str = PASSWORD):
         with app.app_context():
             email = f"{role}-{secrets.token_hex(3)}@example.com"
-            user = services.create_user(email, role, password)
-            token = services.issue_token(user, "test")
-            return user.id, email, token
+            user = make_user(role, email, password=password)
+            return user.id, email, make_token(user)
 
     return seed
 
@@ -105,8 +117,6 @@ FALLBACK_VALUES = (1, "2026-01", "x")
 def build_path(rule, known: dict | None = None) -> str:
     """A URL for ``rule`` with its parameters filled from ``known`` (by name), else with
     the first fallback its converter accepts (routes added by other branches included)."""
-    from werkzeug.routing.exceptions import BuildError
-
     known = known or {}
     values = {}
     for name in rule.arguments:

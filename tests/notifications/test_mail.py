@@ -16,9 +16,9 @@ def all_notes(db):
     return list(db.session.scalars(sa.select(Notification).order_by(Notification.id)))
 
 
-def test_missing_measurement_mails_arrive(db, smtp_server, jobs_project, jobs_kpi):
-    project = jobs_project(name="Campaign management")
-    jobs_kpi(project, name="Response rate")
+def test_missing_measurement_mails_arrive(db, smtp_server, tracked_project, make_kpi):
+    project = tracked_project(name="Campaign management")
+    make_kpi(project, name="Response rate")
     with clock.frozen("2026-02-11T06:00:00"):
         result = run_job("measurement_check", "2026-02-11", trigger="schedule")
     assert result.succeeded
@@ -33,9 +33,11 @@ def test_missing_measurement_mails_arrive(db, smtp_server, jobs_project, jobs_kp
     assert all(n.sent_at == datetime(2026, 2, 11, 6, 0, tzinfo=UTC) for n in notes)
 
 
-def test_the_monthly_review_arrives_with_the_spreadsheet(db, smtp_server, jobs_project, make_user):
+def test_the_monthly_review_arrives_with_the_spreadsheet(
+    db, smtp_server, tracked_project, make_user
+):
     steering = make_user("steering")
-    project = jobs_project()
+    project = tracked_project()
     project.program.steering_members = [steering]
     db.session.commit()
     with clock.frozen("2026-03-01T03:00:00"):

@@ -1,4 +1,4 @@
-"""Demo gate activity for ``flask demo``: drive each demo project to its target phase.
+"""The demo portfolio's gate activity: drive each demo project to its target phase.
 
 Every step goes through the real services: the manager ticks the manual criteria with
 evidence and requests a review, a steering member who does not manage the project says go.
@@ -11,6 +11,7 @@ there write nothing, and a second review is never requested while one waits.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import nullcontext
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -20,7 +21,7 @@ from crmphase import clock
 from crmphase.auth.models import User
 from crmphase.errors import DomainError
 from crmphase.extensions import db
-from crmphase.phases import services
+from crmphase.phases import loaders, services
 from crmphase.phases.rules import PHASE_ORDER, Phase
 from crmphase.programs.models import Project
 
@@ -51,7 +52,7 @@ def _decider(project: Project) -> User | None:
 
 
 def _tick_all(project: Project) -> None:
-    for criterion in services.current_gate(project).status.criteria:
+    for criterion in loaders.current_gate(project).status.criteria:
         if criterion.kind == "manual" and not criterion.met:
             evidence = DEMO_EVIDENCE.get(criterion.key, "Checked in the weekly project review")
             services.set_criterion(project.manager, project, criterion.key, True, evidence)
@@ -92,7 +93,7 @@ def drive_to(project: Project, target: Phase, dates: dict[Phase, date] | None = 
         phase = Phase(project.phase)
         with _at((dates or {}).get(phase)):
             _tick_all(project)
-            if services.pending_review(project.id) is None:
+            if loaders.pending_review(project.id) is None:
                 services.request_review(
                     project.manager, project, "Ready for the steering committee"
                 )
@@ -105,11 +106,9 @@ def drive_to(project: Project, target: Phase, dates: dict[Phase, date] | None = 
     return taken
 
 
-def add_demo_gates() -> list[str]:
-    """Drive every demo project to the phase the demo portfolio gives it; report lines."""
-    from crmphase.demo_data import demo_project_targets
-
-    targets = demo_project_targets()
+def add_demo_gates(targets: Mapping[str, str]) -> list[str]:
+    """Drive every demo project (project name → the phase the demo portfolio gives it) to
+    its phase; return report lines."""
     projects = db.session.scalars(
         sa.select(Project).where(Project.name.in_(list(targets))).order_by(Project.id)
     ).all()
@@ -121,3 +120,12 @@ def add_demo_gates() -> list[str]:
         if project.phase != targets[project.name]:
             waiting += 1
     return [f"gates: {moved} go decision(s) taken; {waiting} project(s) waiting for a review"]
+
+
+def leave_a_review_waiting(project_name: str) -> list[str]:
+    """The steering queue of a real program is rarely empty: one manager asks for a review."""
+    project = db.session.scalar(sa.select(Project).where(Project.name == project_name))
+    if project is None or loaders.pending_review(project.id) is not None:
+        return []
+    services.request_review(project.manager, project, "Can we start evaluating vendors?")
+    return [f"gates: a review of '{project_name}' waits for the steering committee"]

@@ -1,8 +1,10 @@
-"""The demo portfolio, drawn from the seeds (Gartner's CRM Summit advice): a customer
-database and campaign project owned by marketing, a contact center owned by service,
-sales-force automation owned by sales, and a steering committee of their executives.
+"""The demo portfolio's people, programs and projects, drawn from the seeds (Gartner's CRM
+Summit advice): a customer database and campaign project owned by marketing, a contact
+center owned by service, sales-force automation owned by sales, and a steering committee of
+their executives.
 
-Every step looks its objects up by natural key first, so running it twice adds nothing.
+Everything is created through the domains' services (so the audit trail tells the story),
+each object looked up by its natural key first, so running it twice adds nothing.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from crmphase import clock
+from crmphase.auth.loaders import user_by_email
 from crmphase.auth.models import User
-from crmphase.auth.passwords import hash_password
+from crmphase.auth.services import create_user
 from crmphase.extensions import db
-from crmphase.phases.services import enter_gate
 from crmphase.programs.models import Program, Project
+from crmphase.programs.services import create_program, create_project
 
 DEMO_PASSWORD = "crmphase-demo"
 
@@ -128,41 +132,49 @@ PROJECTS = [
 
 
 def _user(email: str) -> User:
-    return db.session.scalar(sa.select(User).where(User.email == email))
+    user = user_by_email(email)
+    assert user is not None, f"the demo user {email} is loaded first"
+    return user
 
 
 def load_users() -> list[str]:
+    """Create the demo users that do not exist yet; return their emails."""
     created = []
-    password_hash = None
     for email, name, role in USERS:
-        if _user(email) is None:
-            password_hash = password_hash or hash_password(DEMO_PASSWORD)
-            db.session.add(User(email=email, name=name, role=role, password_hash=password_hash))
+        if user_by_email(email) is None:
+            create_user(email, role, DEMO_PASSWORD, name=name)
             created.append(email)
-    db.session.commit()
     return created
 
 
 def load_programs() -> None:
+    """Create the demo programs that do not exist yet, run by the demo CRMO."""
     crmo = _user("crmo@demo.crmphase")
     for spec in PROGRAMS:
-        program = db.session.scalar(sa.select(Program).where(Program.name == spec["name"]))
-        if program is None:
-            program = Program(
-                name=spec["name"],
-                objective=spec["objective"],
-                executive_sponsor=spec["executive_sponsor"],
-                crmo=crmo,
-                discount_rate=Decimal("0.08"),
-                bite_size_max_months=6,
-                measurement_grace_days=10,
-            )
-            program.steering_members = [_user(email) for email in spec["steering"]]
-            db.session.add(program)
-    db.session.commit()
+        if db.session.scalar(sa.select(Program.id).where(Program.name == spec["name"])):
+            continue
+        create_program(
+            crmo,
+            {
+                "name": spec["name"],
+                "objective": spec["objective"],
+                "executive_sponsor": spec["executive_sponsor"],
+                "crmo_id": crmo.id,
+                "discount_rate": Decimal("0.08"),
+                "bite_size_max_months": 6,
+                "measurement_grace_days": 10,
+                "steering_member_ids": [_user(email).id for email in spec["steering"]],
+            },
+        )
 
 
 def load_projects() -> None:
+    """Create the demo projects that do not exist yet, each by its manager, in strategize.
+
+    A project is created three months before its planned start (the day its strategize
+    phase began), so that its gates can be taken on the dates :mod:`crmphase.demo.gates`
+    gives them."""
+    analyst = _user("analyst@demo.crmphase")
     for (
         program_name,
         name,
@@ -177,69 +189,36 @@ def load_projects() -> None:
         start,
         end,
     ) in PROJECTS:
-        program = db.session.scalar(sa.select(Program).where(Program.name == program_name))
+        program_id = db.session.scalar(sa.select(Program.id).where(Program.name == program_name))
         exists = db.session.scalar(
-            sa.select(Project.id).where(Project.program_id == program.id, Project.name == name)
+            sa.select(Project.id).where(Project.program_id == program_id, Project.name == name)
         )
         if exists:
             continue
-        manager_user, analyst = _user(manager), _user("analyst@demo.crmphase")
-        project = Project(
-            program=program,
-            name=name,
-            department=department,
-            manager=manager_user,
-            objective=objective,
-            customer_need=need,
-            business_lead=business_lead,
-            it_lead=it_lead,
-            budget=Decimal(budget) if budget else None,
-            planned_start=start,
-            planned_end=end,
-            phase="strategize",
-            phase_entered_on=start or date(2026, 9, 1),
-            # the project existed before its first gate (two months before the start)
-            created_at=datetime.combine(
-                (start or date(2026, 9, 1)) - timedelta(days=90), time(9), tzinfo=UTC
-            ),
+        manager_user = _user(manager)
+        created_at = datetime.combine(
+            (start or date(2026, 9, 1)) - timedelta(days=90), time(9), tzinfo=UTC
         )
-        project.team_members = [analyst]
-        db.session.add(project)
-        db.session.flush()
-        enter_gate(project)
-    db.session.commit()
+        with clock.frozen(created_at):
+            create_project(
+                manager_user,
+                {
+                    "program_id": program_id,
+                    "name": name,
+                    "department": department,
+                    "manager_id": manager_user.id,
+                    "objective": objective,
+                    "customer_need": need,
+                    "business_lead": business_lead,
+                    "it_lead": it_lead,
+                    "budget": Decimal(budget) if budget else None,
+                    "planned_start": start,
+                    "planned_end": end,
+                    "team_member_ids": [analyst.id],
+                },
+            )
 
 
 def demo_project_targets() -> dict[str, str]:
     """Project name → the phase the demo should bring it to."""
     return {spec[1]: spec[4] for spec in PROJECTS}
-
-
-def _leave_a_review_waiting(project_name: str) -> list[str]:
-    """The steering queue of a real program is rarely empty: one manager asks for a review."""
-    from crmphase.phases import services as gates
-
-    project = db.session.scalar(sa.select(Project).where(Project.name == project_name))
-    if project is None or gates.pending_review(project.id) is not None:
-        return []
-    gates.request_review(project.manager, project, "Can we start evaluating vendors?")
-    return [f"gates: a review of '{project_name}' waits for the steering committee"]
-
-
-def load_demo() -> list[str]:
-    """Load the demo portfolio; return lines to print (the logins)."""
-    created = load_users()
-    load_programs()
-    load_projects()
-    # Each domain adds its part: KPIs, measurements and money first (seeded for the phase
-    # each project will reach), then the gates walked on the projects' planned dates.
-    from crmphase.metrics.demo import load_metrics_demo
-    from crmphase.phases.demo import add_demo_gates
-
-    metric_lines = load_metrics_demo(demo_project_targets().keys(), phases=demo_project_targets())
-    gate_lines = add_demo_gates()
-    gate_lines += _leave_a_review_waiting("Field service scheduling")
-    lines = [f"demo loaded ({len(created)} new users)", "", "Sign in at http://127.0.0.1:5000 as:"]
-    for email, _name, role in USERS:
-        lines.append(f"  {role:<9} {email:<32} password: {DEMO_PASSWORD}")
-    return lines + metric_lines + gate_lines

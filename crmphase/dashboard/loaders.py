@@ -1,4 +1,4 @@
-"""Read-only queries behind the dashboard, its lists and its API.
+"""Every read behind the dashboard, its lists and its API.
 
 Totals, trends and the KPI status chart read the stored sums of each period's ROI
 snapshots (:class:`~crmphase.metrics.models.SnapshotTotals`: one row per period, program
@@ -18,6 +18,7 @@ from math import ceil
 import sqlalchemy as sa
 
 from crmphase.auth.models import User
+from crmphase.auth.rules import Action, can
 from crmphase.dashboard.rules import (
     ROI_TREND_MONTHS,
     ROI_TREND_PROGRAMS,
@@ -58,12 +59,40 @@ def _snapshots_in(query, f: DashboardFilters):
     return query
 
 
-def _projects_in(query, f: DashboardFilters):
-    if f.program_id:
-        query = query.where(Project.program_id == f.program_id)
-    if f.department:
-        query = query.where(Project.department == f.department)
+def _projects_in(query, program: bool, department: bool):
+    """``query`` narrowed to the projects of a program and of a department, their values
+    bound when it runs (``:program_id``, ``:department``, from :func:`_filter_params`), so
+    that a statement built once serves every value of the filters."""
+    if program:
+        query = query.where(Project.program_id == sa.bindparam("program_id"))
+    if department:
+        query = query.where(Project.department == sa.bindparam("department"))
     return query
+
+
+def _filter_params(f: DashboardFilters) -> dict:
+    """The values of ``f`` that the statements bind (see :func:`_projects_in`)."""
+    params: dict = {"period": str(f.period)}
+    if f.program_id:
+        params["program_id"] = f.program_id
+    if f.department:
+        params["department"] = f.department
+    return params
+
+
+def _shape(f: DashboardFilters) -> tuple[bool, bool]:
+    """Which of the filters narrow the projects: what a statement's shape depends on."""
+    return bool(f.program_id), bool(f.department)
+
+
+def program_choices() -> list[tuple[int, str]]:
+    """``(id, name)`` of every program, by name: the filter bar's choices."""
+    return [
+        (program_id, name)
+        for program_id, name in db.session.execute(
+            sa.select(Program.id, Program.name).order_by(Program.name)
+        )
+    ]
 
 
 # --- paging of row queries -------------------------------------------------------------
@@ -308,9 +337,10 @@ def funnel(f: DashboardFilters) -> dict[tuple[str, str], int]:
         sa.select(Project.phase, Project.state, sa.func.count(Project.id)).group_by(
             Project.phase, Project.state
         ),
-        f,
+        *_shape(f),
     )
-    return {(phase, state): int(n) for phase, state, n in db.session.execute(query)}
+    rows = db.session.execute(query, _filter_params(f))
+    return {(phase, state): int(n) for phase, state, n in rows}
 
 
 def ownership(f: DashboardFilters) -> dict[tuple[str, str], int]:
@@ -319,9 +349,10 @@ def ownership(f: DashboardFilters) -> dict[tuple[str, str], int]:
         sa.select(Project.department, Project.phase, sa.func.count(Project.id))
         .where(Project.state == "active")
         .group_by(Project.department, Project.phase),
-        f,
+        *_shape(f),
     )
-    return {(dept, phase): int(n) for dept, phase, n in db.session.execute(query)}
+    rows = db.session.execute(query, _filter_params(f))
+    return {(dept, phase): int(n) for dept, phase, n in rows}
 
 
 # --- work lists ------------------------------------------------------------------------
@@ -367,24 +398,6 @@ def overruns_query(f: DashboardFilters):
     )
 
 
-def _filter_params(f: DashboardFilters) -> dict:
-    params = {"period": str(f.period)}
-    if f.program_id:
-        params["program_id"] = f.program_id
-    if f.department:
-        params["department"] = f.department
-    return params
-
-
-def _projects_bound(query, program: bool, department: bool):
-    """:func:`_projects_in` with the filter values bound (``:program_id``, ``:department``)."""
-    if program:
-        query = query.where(Project.program_id == sa.bindparam("program_id"))
-    if department:
-        query = query.where(Project.department == sa.bindparam("department"))
-    return query
-
-
 def unmeasured_query(f: DashboardFilters, *, manager_id: int | None = None) -> BoundQuery:
     """Projects with missing measurements: an open missing-measurement alert for the
     period or earlier, or fewer KPIs measured than due in the period's snapshot.
@@ -392,9 +405,7 @@ def unmeasured_query(f: DashboardFilters, *, manager_id: int | None = None) -> B
     params = _filter_params(f)
     if manager_id is not None:
         params["manager_id"] = manager_id
-    statement = _unmeasured_statement(
-        bool(f.program_id), bool(f.department), manager_id is not None
-    )
+    statement = _unmeasured_statement(*_shape(f), manager_id is not None)
     return BoundQuery(statement, params)
 
 
@@ -425,7 +436,7 @@ def _unmeasured_statement(program: bool, department: bool, mine: bool) -> sa.Sel
         sa.select(S.project_id).where(S.period == period, S.due_count > S.measured_count),
     )
     oldest = sa.func.coalesce(alerts.c.oldest, period)
-    query = _projects_bound(
+    query = _projects_in(
         sa.select(
             Project.id.label("project_id"),
             Project.name.label("project_name"),
@@ -546,9 +557,17 @@ def off_track_kpis(rows, status: str = "off_track") -> list[OffTrackKpi]:
     return found
 
 
-def pending_reviews_query(f: DashboardFilters, *, decider: User | None = None):
+def pending_reviews_query(f: DashboardFilters, *, decider: User | None = None) -> BoundQuery:
     """Gate reviews waiting for a decision, oldest request first. With ``decider``: only
     those that user may decide (nobody decides a gate of a project they manage)."""
+    params = _filter_params(f)
+    if decider is not None:
+        params["decider_id"] = decider.id
+    return BoundQuery(_pending_statement(*_shape(f), decider is not None), params)
+
+
+@functools.cache
+def _pending_statement(program: bool, department: bool, mine: bool) -> sa.Select:
     query = _projects_in(
         sa.select(
             GateReview.id.label("review_id"),
@@ -564,10 +583,11 @@ def pending_reviews_query(f: DashboardFilters, *, decider: User | None = None):
         .join(User, User.id == GateReview.requested_by_id)
         .where(GateReview.status == "pending")
         .order_by(GateReview.requested_at, GateReview.id),
-        f,
+        program,
+        department,
     )
-    if decider is not None:
-        query = query.where(Project.manager_id != decider.id)
+    if mine:
+        query = query.where(Project.manager_id != sa.bindparam("decider_id"))
     return query
 
 
@@ -575,13 +595,13 @@ def overdue_reviews_query(f: DashboardFilters, today: date) -> BoundQuery:
     """Active manage projects whose periodic review (every three months) is overdue,
     longest overdue first."""
     params = _filter_params(f) | {"cutoff": review_overdue_cutoff(today)}
-    return BoundQuery(_overdue_statement(bool(f.program_id), bool(f.department)), params)
+    return BoundQuery(_overdue_statement(*_shape(f)), params)
 
 
 @functools.cache
 def _overdue_statement(program: bool, department: bool) -> sa.Select:
     since = sa.func.coalesce(Project.last_review_on, Project.phase_entered_on)
-    return _projects_bound(
+    return _projects_in(
         sa.select(
             Project.id.label("project_id"),
             Project.name.label("project_name"),
@@ -663,7 +683,10 @@ def build_dashboard(
     coverage, money = trends(f)
     largest = largest_programs(f, ROI_TREND_PROGRAMS)
     active = db.session.scalar(
-        _projects_in(sa.select(sa.func.count(Project.id)).where(Project.state == "active"), f)
+        _projects_in(
+            sa.select(sa.func.count(Project.id)).where(Project.state == "active"), *_shape(f)
+        ),
+        _filter_params(f),
     )
     pending = _work_list(pending_reviews_query(f), top)
     pending.items = with_age(pending.items, "requested_at", today)
@@ -687,9 +710,9 @@ def build_dashboard(
         overdue_reviews=overdue,
         overruns=_work_list(overruns_query(f), 10),
     )
-    if user is not None and user.role == "manager":
+    if user is not None and can(user, Action.PROJECT_LIST_OWN):
         dashboard.mine_unmeasured = _work_list(unmeasured_query(f, manager_id=user.id), top)
-    if user is not None and user.role in ("steering", "crmo"):
+    if user is not None and can(user, Action.GATE_DECIDE):
         mine = _work_list(pending_reviews_query(f, decider=user), top)
         mine.items = with_age(mine.items, "requested_at", today)
         dashboard.waiting_for_me = mine

@@ -1,4 +1,4 @@
-"""Reading the audit trail."""
+"""Reading the audit trail (its writes are :func:`crmphase.audit.services.record_event`)."""
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -14,4 +14,17 @@ def project_events_query(project_id: int, *, newest_first: bool = True):
         .where(Event.project_id == project_id)
         .options(selectinload(Event.actor))
         .order_by(*order)
+    )
+
+
+SECURITY_EVENT_PREFIXES = ("auth.", "token.", "user.")
+
+
+def security_events_query():
+    """Sign-in failures, token and user changes, newest first."""
+    return (
+        sa.select(Event)
+        .where(sa.or_(*[Event.action.startswith(p) for p in SECURITY_EVENT_PREFIXES]))
+        .options(selectinload(Event.actor))
+        .order_by(Event.id.desc())
     )

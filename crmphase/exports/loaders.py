@@ -1,28 +1,45 @@
-"""What the monthly review holds, read from the database once per table.
+"""Every read of the monthly review, once per table.
 
 Portfolio and program figures come from :mod:`crmphase.metrics.portfolio` (the dashboard
 reads the same functions) and project rows from the ROI snapshots, so the export, the
 dashboard and the snapshots agree. Detail tables are *generators* over streamed queries
 (``yield_per``): the writers consume them row by row, so a large portfolio never sits in
-memory as a whole.
-
-Values in rows are plain Python: ``str``, ``int``, ``Decimal`` (money, numbers, and
-percentages in percentage points: 12.5 means 12.5 %), ``date``, naive ``datetime`` in the
-installation's time zone, :class:`Period`, ``bool`` or ``None``.
+memory as a whole. The columns of each table are declared in :mod:`crmphase.exports.rules`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, tzinfo
 from functools import cached_property
+from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from flask import current_app
+from sqlalchemy.orm import aliased, selectinload
 
 from crmphase import clock
+from crmphase.auth.models import User
+from crmphase.auth.roles import Role
+from crmphase.errors import NotFound
+from crmphase.exports.models import ExportFile
+from crmphase.exports.rules import (
+    ALERT_COLUMNS,
+    DECISION_COLUMNS,
+    KPI_COLUMNS,
+    MEASUREMENT_COLUMNS,
+    MONEY_COLUMNS,
+    PROJECT_COLUMNS,
+    REPORT_TABLES,
+    TREND_MONTHS,
+    ProgramFigures,
+    Table,
+    TrendPoint,
+    window_start,
+)
 from crmphase.extensions import db
+from crmphase.metrics.models import Alert, BenefitEntry, CostEntry, Kpi, Measurement, RoiSnapshot
 from crmphase.metrics.portfolio import (
     Totals,
     portfolio_totals,
@@ -34,69 +51,10 @@ from crmphase.metrics.portfolio import (
 from crmphase.metrics.roi import Coverage
 from crmphase.money import to_decimal
 from crmphase.periods import Period
+from crmphase.phases.models import GateDecision
+from crmphase.programs.models import Program, Project
 
-TREND_MONTHS = 12
 STREAM_BATCH = 1000
-
-TEXT, INT, MONEY, PCT, NUMBER, DATE, DATETIME, PERIOD, BOOL = (
-    "text",
-    "int",
-    "money",
-    "pct",
-    "number",
-    "date",
-    "datetime",
-    "period",
-    "bool",
-)
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column of a table: its header, the kind of value, and a width in characters."""
-
-    header: str
-    kind: str = TEXT
-    width: int | None = None
-
-    @property
-    def display_width(self) -> int:
-        default = {
-            TEXT: 18,
-            INT: 10,
-            MONEY: 16,
-            PCT: 11,
-            NUMBER: 14,
-            DATE: 12,
-            DATETIME: 17,
-            PERIOD: 10,
-            BOOL: 9,
-        }[self.kind]
-        return max(self.width or default, min(len(self.header) + 2, 40))
-
-
-@dataclass(frozen=True)
-class Table:
-    """One sheet of the workbook (one CSV file): columns and a way to stream its rows."""
-
-    title: str
-    slug: str
-    columns: tuple[Column, ...]
-    rows: Callable[[], Iterator[tuple]]
-    count: Callable[[], int]
-
-
-@dataclass(frozen=True)
-class TrendPoint:
-    period: Period
-    totals: Totals
-
-
-@dataclass(frozen=True)
-class ProgramFigures:
-    program_id: int
-    name: str
-    totals: Totals
 
 
 @dataclass
@@ -157,11 +115,6 @@ def to_period(value) -> Period | None:
 # --------------------------------------------------------------------------- the review
 
 
-def _window_start(period: Period, months: int) -> Period:
-    """The first period of the ``months`` ending at ``period`` (never before 1900-01)."""
-    return Period.from_index(max(period.index - (months - 1), Period(1900, 1).index))
-
-
 def trend(period: Period, months: int = TREND_MONTHS) -> list[TrendPoint]:
     """Portfolio totals for the ``months`` periods ending at ``period`` that have
     snapshots, in one query over their stored sums (the same as :func:`portfolio_totals`)."""
@@ -176,7 +129,7 @@ def program_trends(period: Period, months: int = TREND_MONTHS) -> dict[int, list
 def _stored_trends(
     period: Period, months: int, per: str | None
 ) -> dict[int | None, list[TrendPoint]]:
-    first = _window_start(period, months)
+    first = window_start(period, months)
     source = sum_source(per_program=per == "program")
     query = source.where(
         sa.select(source.program_id, source.period, *totals_columns(source))
@@ -193,8 +146,6 @@ def _stored_trends(
 
 def monthly_review(period: Period) -> MonthlyReview:
     """The headline figures of ``period``; detail tables stream when a writer asks."""
-    from flask import current_app
-
     return MonthlyReview(
         period=period,
         currency=current_app.config["CRMPHASE_CURRENCY"],
@@ -204,83 +155,6 @@ def monthly_review(period: Period) -> MonthlyReview:
         programs=[ProgramFigures(pid, name, t) for pid, name, t in totals_by_program(period)],
         trend=trend(period),
     )
-
-
-# --------------------------------------------------------------------------- summary rows
-
-SUMMARY_COLUMNS = (
-    Column("Scope", TEXT, 30),
-    Column("Projects", INT),
-    Column("Measured projects", INT),
-    Column("Due KPI-periods", INT),
-    Column("Measured KPI-periods", INT),
-    Column("Coverage %", PCT),
-    Column("Actual cumulative cost", MONEY),
-    Column("Actual cumulative benefit", MONEY),
-    Column("Actual net benefit", MONEY),
-    Column("Actual ROI %", PCT),
-    Column("Actual NPV", MONEY),
-    Column("Plan cumulative cost", MONEY),
-    Column("Plan cumulative benefit", MONEY),
-    Column("Plan net benefit", MONEY),
-    Column("Plan ROI %", PCT),
-    Column("Plan NPV", MONEY),
-)
-
-TREND_COLUMNS = (
-    Column("Period", PERIOD),
-    Column("Actual ROI %", PCT),
-    Column("Plan ROI %", PCT),
-    Column("Actual cumulative cost", MONEY),
-    Column("Actual cumulative benefit", MONEY),
-    Column("Coverage %", PCT),
-)
-
-
-def totals_row(scope: str, totals: Totals) -> tuple:
-    return (
-        scope,
-        totals.projects,
-        totals.measured_projects,
-        totals.coverage.due,
-        totals.coverage.measured,
-        totals.coverage.percent,
-        totals.actual.cumulative_cost,
-        totals.actual.cumulative_benefit,
-        totals.actual.net_benefit,
-        totals.actual.roi_pct,
-        totals.actual.npv,
-        totals.plan.cumulative_cost,
-        totals.plan.cumulative_benefit,
-        totals.plan.net_benefit,
-        totals.plan.roi_pct,
-        totals.plan.npv,
-    )
-
-
-PORTFOLIO_SCOPE = "Portfolio (all programs)"
-
-
-def summary_rows(review: MonthlyReview) -> list[tuple]:
-    """The portfolio headline first, then one row per program."""
-    return [
-        totals_row(PORTFOLIO_SCOPE, review.portfolio),
-        *(totals_row(p.name, p.totals) for p in review.programs),
-    ]
-
-
-def trend_rows(points: list[TrendPoint]) -> list[tuple]:
-    return [
-        (
-            p.period,
-            p.totals.actual.roi_pct,
-            p.totals.plan.roi_pct,
-            p.totals.actual.cumulative_cost,
-            p.totals.actual.cumulative_benefit,
-            p.totals.coverage.percent,
-        )
-        for p in points
-    ]
 
 
 # --------------------------------------------------------------------------- detail tables
@@ -303,70 +177,39 @@ def _count(query) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
 
 
-PROJECT_COLUMNS = (
-    Column("Program", TEXT, 24),
-    Column("Project", TEXT, 30),
-    Column("Department", TEXT, 12),
-    Column("Manager", TEXT, 18),
-    Column("Phase", TEXT, 11),
-    Column("State", TEXT, 10),
-    Column("Budget", MONEY),
-    Column("Plan cumulative cost", MONEY),
-    Column("Actual cumulative cost", MONEY),
-    Column("Plan cumulative benefit", MONEY),
-    Column("Actual cumulative benefit", MONEY),
-    Column("Plan net benefit", MONEY),
-    Column("Actual net benefit", MONEY),
-    Column("Plan ROI %", PCT),
-    Column("Actual ROI %", PCT),
-    Column("Plan NPV", MONEY),
-    Column("Actual NPV", MONEY),
-    Column("Plan payback", PERIOD),
-    Column("Actual payback", PERIOD),
-    Column("KPI attainment %", PCT),
-    Column("Due KPI-periods", INT),
-    Column("Measured KPI-periods", INT),
-    Column("Coverage %", PCT),
-    Column("Status", TEXT, 10),
-)
-
-
 def _projects_query(period: Period):
-    from crmphase.auth.models import User
-    from crmphase.metrics.models import RoiSnapshot as S
-    from crmphase.programs.models import Program, Project
 
     # The sheet's columns in order, Coverage % (computed) aside: see project_rows.
     return (
         sa.select(
             Program.name,
             Project.name,
-            S.department,
+            RoiSnapshot.department,
             User.name,
-            S.phase,
-            S.state,
-            S.budget,
-            S.plan_cumulative_cost,
-            S.actual_cumulative_cost,
-            S.plan_cumulative_benefit,
-            S.actual_cumulative_benefit,
-            S.plan_net_benefit,
-            S.actual_net_benefit,
-            S.plan_roi_pct,
-            S.actual_roi_pct,
-            S.plan_npv,
-            S.actual_npv,
-            S.plan_payback_period,
-            S.actual_payback_period,
-            S.kpi_attainment,
-            S.due_count,
-            S.measured_count,
-            S.status,
+            RoiSnapshot.phase,
+            RoiSnapshot.state,
+            RoiSnapshot.budget,
+            RoiSnapshot.plan_cumulative_cost,
+            RoiSnapshot.actual_cumulative_cost,
+            RoiSnapshot.plan_cumulative_benefit,
+            RoiSnapshot.actual_cumulative_benefit,
+            RoiSnapshot.plan_net_benefit,
+            RoiSnapshot.actual_net_benefit,
+            RoiSnapshot.plan_roi_pct,
+            RoiSnapshot.actual_roi_pct,
+            RoiSnapshot.plan_npv,
+            RoiSnapshot.actual_npv,
+            RoiSnapshot.plan_payback_period,
+            RoiSnapshot.actual_payback_period,
+            RoiSnapshot.kpi_attainment,
+            RoiSnapshot.due_count,
+            RoiSnapshot.measured_count,
+            RoiSnapshot.status,
         )
-        .join(Project, Project.id == S.project_id)
-        .join(Program, Program.id == S.program_id)
+        .join(Project, Project.id == RoiSnapshot.project_id)
+        .join(Program, Program.id == RoiSnapshot.program_id)
         .outerjoin(User, User.id == Project.manager_id)
-        .where(S.period == str(period))
+        .where(RoiSnapshot.period == str(period))
         .order_by(Program.name, Project.name, Project.id)
     )
 
@@ -388,31 +231,13 @@ def project_rows(period: Period) -> Iterator[tuple]:
         )
 
 
-KPI_COLUMNS = (
-    Column("Program", TEXT, 24),
-    Column("Project", TEXT, 30),
-    Column("KPI", TEXT, 28),
-    Column("Unit", TEXT, 8),
-    Column("Direction", TEXT, 9),
-    Column("Cadence", TEXT, 10),
-    Column("Baseline", NUMBER),
-    Column("Baseline period", PERIOD),
-    Column("Target", NUMBER),
-    Column("Target period", PERIOD),
-    Column("Latest", NUMBER),
-    Column("Expected %", PCT),
-    Column("Attainment %", PCT),
-    Column("Status", TEXT, 10),
-    Column("Owner", TEXT, 18),
-)
-
-
 def kpi_details(period: Period) -> dict[int, dict]:
     """``{kpi_id: detail}`` from the snapshots' ``kpi_details`` of ``period``."""
-    from crmphase.metrics.models import RoiSnapshot as S
 
     details: dict[int, dict] = {}
-    query = sa.select(S.kpi_details).where(S.period == str(period), S.kpi_details.is_not(None))
+    query = sa.select(RoiSnapshot.kpi_details).where(
+        RoiSnapshot.period == str(period), RoiSnapshot.kpi_details.is_not(None)
+    )
     for (items,) in _stream(query):
         for item in items or ():
             if isinstance(item, dict) and item.get("kpi_id") is not None:
@@ -424,9 +249,6 @@ def kpi_details(period: Period) -> dict[int, dict]:
 
 
 def _kpis_query(period: Period):
-    from crmphase.auth.models import User
-    from crmphase.metrics.models import Kpi, RoiSnapshot
-    from crmphase.programs.models import Program, Project
 
     in_review = sa.select(RoiSnapshot.project_id).where(RoiSnapshot.period == str(period))
     return (
@@ -490,24 +312,7 @@ def kpi_rows(period: Period) -> Iterator[tuple]:
         )
 
 
-MEASUREMENT_COLUMNS = (
-    Column("Program", TEXT, 24),
-    Column("Project", TEXT, 30),
-    Column("KPI", TEXT, 28),
-    Column("Unit", TEXT, 8),
-    Column("Period", PERIOD),
-    Column("Value", NUMBER),
-    Column("Source", TEXT, 8),
-    Column("Note", TEXT, 30),
-    Column("Recorded by", TEXT, 18),
-    Column("Recorded at", DATETIME),
-)
-
-
 def _measurements_query(period: Period):
-    from crmphase.auth.models import User
-    from crmphase.metrics.models import Kpi, Measurement
-    from crmphase.programs.models import Program, Project
 
     return (
         sa.select(
@@ -550,22 +355,7 @@ def measurement_rows(period: Period) -> Iterator[tuple]:
         )
 
 
-MONEY_COLUMNS = (
-    Column("Program", TEXT, 24),
-    Column("Project", TEXT, 30),
-    Column("Period", PERIOD),
-    Column("Kind", TEXT, 8),
-    Column("Category", TEXT, 12),
-    Column("Amount", MONEY),
-    Column("Note", TEXT, 30),
-    Column("Recorded by", TEXT, 18),
-    Column("Recorded at", DATETIME),
-)
-
-
 def _money_query(model, period: Period):
-    from crmphase.auth.models import User
-    from crmphase.programs.models import Program, Project
 
     return (
         sa.select(
@@ -605,46 +395,28 @@ def money_rows(model, period: Period) -> Iterator[tuple]:
         )
 
 
-DECISION_COLUMNS = (
-    Column("Program", TEXT, 24),
-    Column("Project", TEXT, 30),
-    Column("Decided at", DATETIME),
-    Column("Gate", TEXT, 11),
-    Column("Decision", TEXT, 9),
-    Column("From state", TEXT, 10),
-    Column("To phase", TEXT, 11),
-    Column("Resulting phase", TEXT, 11),
-    Column("Resulting state", TEXT, 10),
-    Column("Decided by", TEXT, 18),
-    Column("Rationale", TEXT, 40),
-)
-
-
 def _decisions_query(period: Period):
-    from crmphase.auth.models import User
-    from crmphase.phases.models import GateDecision as D
-    from crmphase.programs.models import Program, Project
 
     start, end = period_bounds(period)
     return (
         sa.select(
             Program.name,
             Project.name,
-            D.decided_at,
-            D.phase,
-            D.decision,
-            D.from_state,
-            D.to_phase,
-            D.resulting_phase,
-            D.resulting_state,
+            GateDecision.decided_at,
+            GateDecision.phase,
+            GateDecision.decision,
+            GateDecision.from_state,
+            GateDecision.to_phase,
+            GateDecision.resulting_phase,
+            GateDecision.resulting_state,
             User.name,
-            D.rationale,
+            GateDecision.rationale,
         )
-        .join(Project, Project.id == D.project_id)
+        .join(Project, Project.id == GateDecision.project_id)
         .join(Program, Program.id == Project.program_id)
-        .outerjoin(User, User.id == D.decided_by_id)
-        .where(D.decided_at >= start, D.decided_at < end)
-        .order_by(D.decided_at, D.id)
+        .outerjoin(User, User.id == GateDecision.decided_by_id)
+        .where(GateDecision.decided_at >= start, GateDecision.decided_at < end)
+        .order_by(GateDecision.decided_at, GateDecision.id)
     )
 
 
@@ -657,21 +429,7 @@ def decision_rows(period: Period) -> Iterator[tuple]:
         yield tuple(values)
 
 
-ALERT_COLUMNS = (
-    Column("Program", TEXT, 24),
-    Column("Project", TEXT, 30),
-    Column("Kind", TEXT, 20),
-    Column("Alert period", PERIOD),
-    Column("KPI", TEXT, 24),
-    Column("Detail", TEXT, 40),
-    Column("Opened at", DATETIME),
-    Column("Resolved at", DATETIME),
-)
-
-
 def _alerts_query(period: Period):
-    from crmphase.metrics.models import Alert, Kpi
-    from crmphase.programs.models import Program, Project
 
     _, end = period_bounds(period)
     kpi = aliased(Kpi)
@@ -715,7 +473,6 @@ def alert_rows(period: Period) -> Iterator[tuple]:
 
 
 def detail_tables(period: Period) -> list[Table]:
-    from crmphase.metrics.models import BenefitEntry, CostEntry
 
     return [
         Table(
@@ -768,3 +525,69 @@ def detail_tables(period: Period) -> list[Table]:
             lambda: _count(_alerts_query(period)),
         ),
     ]
+
+
+def review_steps(period: Period, fmt: str) -> int:
+    """How many progress steps a build takes: one for the summary, one per row."""
+    tables = detail_tables(period)
+    if fmt == "html":
+        tables = [t for t in tables if t.slug in REPORT_TABLES]
+    return 1 + sum(table.count() for table in tables)
+
+
+# --------------------------------------------------------------------------- who gets it
+
+
+def review_recipients() -> list[User]:
+    """Every program's steering members, and the CRMOs; each person once."""
+    people: dict[int, User] = {}
+    for program in db.session.scalars(
+        sa.select(Program).options(
+            selectinload(Program.steering_members), selectinload(Program.crmo)
+        )
+    ):
+        for user in [*program.steering_members, program.crmo]:
+            if user is not None and user.active:
+                people.setdefault(user.id, user)
+    for user in db.session.scalars(
+        sa.select(User).where(User.role == Role.CRMO.value, User.active)
+    ):
+        people.setdefault(user.id, user)
+    return sorted(people.values(), key=lambda u: u.id)
+
+
+# --------------------------------------------------------------------------- kept exports
+
+
+def export_dir() -> Path:
+    """The folder the kept exports live in (``CRMPHASE_EXPORT_DIR``)."""
+    return Path(current_app.config["CRMPHASE_EXPORT_DIR"])
+
+
+def stored_path(row: ExportFile) -> Path | None:
+    """Where a stored export lives, or None when the file is gone. Only names recorded
+    by :func:`~crmphase.exports.services.store_monthly_review`, inside the export folder,
+    are ever served."""
+    folder = export_dir().resolve()
+    path = (folder / row.filename).resolve()
+    if path.parent != folder or not path.is_file():
+        return None
+    return path
+
+
+def get_export(export_id: int) -> ExportFile:
+    """The kept export ``export_id``; :class:`NotFound` when there is none."""
+    row = db.session.get(ExportFile, export_id)
+    if row is None:
+        raise NotFound(f"there is no export {export_id}")
+    return row
+
+
+def export_query(period: str | None = None):
+    """Stored exports, newest period first."""
+    query = sa.select(ExportFile).order_by(
+        ExportFile.period.desc(), ExportFile.format, ExportFile.id
+    )
+    if period:
+        query = query.where(ExportFile.period == period)
+    return query

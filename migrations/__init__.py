@@ -1,0 +1,1 @@
+"""The Alembic migrations, installed as ``crmphase.migrations`` (Flask-Migrate's directory)."""

@@ -1,0 +1,1 @@
+"""The stylesheets, scripts and images, installed as ``crmphase.static``."""

@@ -1,0 +1,1 @@
+"""The Jinja templates, installed as ``crmphase.templates`` (found with importlib.resources)."""
