@@ -10,7 +10,7 @@ from bench.floor_sql import Raw, snapshot_floor_params, write_snapshots_floor
 from crmphase import clock
 from crmphase.jobs.services import run_job
 from crmphase.metrics.models import RoiSnapshot, SnapshotTotals
-from tests.factories_bench import BENCH_NOW
+from tests.factories.scenarios import BENCH_NOW
 
 # Everything but the row's own bookkeeping (id, when it was computed, reruns).
 COMPARED = [

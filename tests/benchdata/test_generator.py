@@ -212,7 +212,7 @@ def _records(db):
 def _last_month_snapshots(db, period):
     from crmphase import clock
     from crmphase.jobs.services import run_job
-    from tests.factories_bench import BENCH_NOW
+    from tests.factories.scenarios import BENCH_NOW
 
     with clock.frozen(BENCH_NOW):
         run_job("roi_snapshot", str(period), trigger="cli", deliver=False)
@@ -229,7 +229,7 @@ def test_a_shorter_history_is_the_same_portfolio_without_its_earlier_records(
     from crmphase import clock
     from crmphase.benchdata.generator import generate_portfolio
     from tests.conftest import truncate_all
-    from tests.factories_bench import BENCH_NOW
+    from tests.factories.scenarios import BENCH_NOW
 
     db = committed_db
     full = bench_portfolio(programs=2, projects=14, months=24, seed=4)
