@@ -306,6 +306,7 @@ class _Dialect:
     day: Callable[[str], str]  # a DATE column as YYYY-MM-DD text
     kpi_sums: Callable[[str], str]  # the per-project KPI sums and details, from KPI rows
     instant: str  # the parameter :end_of_period as a timestamp
+    latest_measurement: str  # joins each KPI ``k`` to its latest measurement ``m`` at or before P
 
 
 _KPI_JSON_FIELDS = (
@@ -390,12 +391,22 @@ _SQLITE = _Dialect(
     day=lambda column: column,
     kpi_sums=_sqlite_kpi_sums,
     instant=":end_of_period",
+    latest_measurement=(
+        "LEFT JOIN measurements m ON m.kpi_id = k.id AND m.period = (SELECT MAX(e.period) "
+        "FROM measurements e WHERE e.kpi_id = k.id AND e.period <= :period)"
+    ),
 )
 _POSTGRES = _Dialect(
     utc_day=lambda column: f"CAST(CAST({column} AT TIME ZONE 'UTC' AS DATE) AS TEXT)",
     day=lambda column: f"CAST({column} AS TEXT)",
     kpi_sums=_postgres_kpi_sums,
     instant="CAST(:end_of_period AS TIMESTAMP WITH TIME ZONE)",
+    # the same as SQLite's join, which PostgreSQL would run as a hash join over every
+    # measurement with the latest period looked up again for each of them
+    latest_measurement=(
+        "LEFT JOIN LATERAL (SELECT e.period, e.value FROM measurements e WHERE e.kpi_id = k.id "
+        "AND e.period <= :period ORDER BY e.period DESC LIMIT 1) m ON TRUE"
+    ),
 )
 
 SNAPSHOT_COLUMNS = (
@@ -513,8 +524,7 @@ kpi AS (
         {month("k.target_period")} - {month("k.baseline_period")} AS planned,
         CASE WHEN k.baseline_period IS NOT NULL AND :period >= k.baseline_period
           AND (k.cadence = 'monthly' OR :quarter_end = 1) THEN 1 ELSE 0 END AS scheduled
-      FROM kpis k LEFT JOIN measurements m ON m.kpi_id = k.id AND m.period = (
-        SELECT MAX(e.period) FROM measurements e WHERE e.kpi_id = k.id AND e.period <= :period)
+      FROM kpis k {d.latest_measurement}
       WHERE k.project_id IN (SELECT id FROM scope)
     ) units
   ) progress
@@ -572,6 +582,13 @@ SNAPSHOT_TOTALS = [
     _totals_insert("program", "program_id", "CAST(NULL AS VARCHAR(16))", "program_id"),
     _totals_insert("department", "CAST(NULL AS INTEGER)", "department", "department"),
 ]
+
+
+# How much money history the job reads for a period: its cost and benefit entries up to it.
+MONEY_ENTRIES_THROUGH = (
+    "SELECT (SELECT COUNT(*) FROM cost_entries WHERE period <= :period) "
+    "+ (SELECT COUNT(*) FROM benefit_entries WHERE period <= :period)"
+)
 
 
 def snapshot_floor(engine: str) -> list[str]:

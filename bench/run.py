@@ -551,6 +551,14 @@ def history_targets(
             rows[name] = done["rows"]
     value, value_p95 = percentiles(longer_runs)
     base, base_p95 = percentiles(shorter_runs)
+    shorter_raw = floor_sql.Raw(shorter.engine, shorter.raw_target)
+    try:
+        entries = [
+            raw.value(floor_sql.MONEY_ENTRIES_THROUGH, period=ctx.period)
+            for raw in (ctx.raw, shorter_raw)
+        ]
+    finally:
+        shorter_raw.close()
     target = {"target": 1.3, "target_text": "≤ 1.3× 30 months"} if at_l else {}
     return [
         Figure(
@@ -562,7 +570,10 @@ def history_targets(
             value_p95,
             base,
             base_p95,
-            note=f"{rows['60']} / {rows['30']} snapshots",
+            note=(
+                f"{rows['60']} / {rows['30']} snapshots, "
+                f"{entries[0]:,} / {entries[1]:,} money entries"
+            ),
             **target,
         )
     ]

@@ -218,15 +218,43 @@ def kpi_input(kpi, measurements: Mapping[Period, Decimal]) -> KpiInput:
 
 
 @functools.cache
-def _kpi_statement(single: bool):
+def _kpi_statement(single: bool, lateral: bool):
+    """Each KPI with its latest measurement at or before ``:period``.
+
+    ``lateral`` (PostgreSQL) finds it with a ``LATERAL`` subquery, one index lookup per KPI:
+    given the join below, PostgreSQL hashes every measurement ever recorded and looks the
+    latest period up again for each of them, a cost that grows with the history (for the
+    32,000 KPIs of the bench's size L, EXPLAIN ANALYZE gave 2.6 s against 0.6 s). SQLite
+    has no LATERAL and runs the join as one lookup per KPI.
+    """
     kpis, measurements = Kpi.__table__, Measurement.__table__
     earlier = measurements.alias("earlier")
-    latest_period = (
-        sa.select(sa.func.max(earlier.c.period))
-        .where(earlier.c.kpi_id == kpis.c.id, earlier.c.period <= sa.bindparam("period"))
-        .correlate(kpis)
-        .scalar_subquery()
-    )
+    source: sa.FromClause
+    if lateral:
+        latest = (
+            sa.select(earlier.c.period, earlier.c.value)
+            .where(earlier.c.kpi_id == kpis.c.id, earlier.c.period <= sa.bindparam("period"))
+            .order_by(earlier.c.period.desc())
+            .limit(1)
+            .lateral("latest")
+        )
+        source = kpis.outerjoin(latest, sa.true())
+        latest_columns = (latest.c.period, latest.c.value)
+    else:
+        latest_period = (
+            sa.select(sa.func.max(earlier.c.period))
+            .where(earlier.c.kpi_id == kpis.c.id, earlier.c.period <= sa.bindparam("period"))
+            .correlate(kpis)
+            .scalar_subquery()
+        )
+        source = kpis.outerjoin(
+            measurements,
+            sa.and_(
+                measurements.c.kpi_id == kpis.c.id,
+                measurements.c.period == latest_period,
+            ),
+        )
+        latest_columns = (measurements.c.period, measurements.c.value)
     return (
         sa.select(
             kpis.c.id,
@@ -239,18 +267,9 @@ def _kpi_statement(single: bool):
             kpis.c.target_value,
             kpis.c.target_period,
             kpis.c.cadence,
-            measurements.c.period,
-            measurements.c.value,
+            *latest_columns,
         )
-        .select_from(
-            kpis.outerjoin(
-                measurements,
-                sa.and_(
-                    measurements.c.kpi_id == kpis.c.id,
-                    measurements.c.period == latest_period,
-                ),
-            )
-        )
+        .select_from(source)
         .where(_where_id(kpis.c.project_id, single))
         .order_by(kpis.c.name, kpis.c.id)
     )
@@ -263,7 +282,8 @@ def _kpis_with_latest(
     each measured KPI's latest period: one query, the latest period found per KPI through
     the (kpi_id, period) index."""
     params = _id_params(ids) | {"period": str(period)}
-    rows = db.session.execute(_kpi_statement(len(ids) == 1), params).all()
+    lateral = db.session.get_bind().dialect.name == "postgresql"
+    rows = db.session.execute(_kpi_statement(len(ids) == 1, lateral), params).all()
     kpis: dict[int, list[KpiInput]] = defaultdict(list)
     latest_periods: dict[int, Period] = {}
     for row in rows:
