@@ -7,10 +7,10 @@ from pathlib import Path
 from flask import Flask
 
 from crmphase import (
-    api,
     models,  # noqa: F401  (every model, for migrations and relationships)
     web,
 )
+from crmphase.api import app as api_app
 from crmphase.assets import MIGRATIONS, STATIC, TEMPLATES, installed_path
 from crmphase.auth.loaders import signed_in_user
 from crmphase.auth.views import apply_rate_limits
@@ -57,7 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
         return user if user is not None and user.active else None  # deactivation signs out
 
     web.init_app(app)
-    api.init_app(app)
+    api_app.init_app(app)
     register_blueprints(app)
     apply_rate_limits(app)
     register_cli(app)

@@ -9,6 +9,7 @@ import enum
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -83,6 +84,4 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 
 def _is_read_only_request() -> bool:
-    from flask import has_request_context, request
-
     return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")

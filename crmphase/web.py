@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from crmphase import navigation
+from crmphase.api import is_api_request
 from crmphase.api.problems import flatten_messages, from_domain_error, problem, unauthorized
 from crmphase.auth.policy import may
 from crmphase.errors import DomainError
@@ -29,12 +30,8 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def _is_api() -> bool:
-    return request.path.startswith("/api/")
-
-
 def handle_http_exception(error: HTTPException):
-    if _is_api():
+    if is_api_request():
         data = getattr(error, "data", None) or {}
         if error.code == 422 and "messages" in data:
             return problem(
@@ -54,7 +51,7 @@ def handle_http_exception(error: HTTPException):
 
 
 def render_domain_error(exc: DomainError):
-    if _is_api():
+    if is_api_request():
         return from_domain_error(exc)
     return render_template(
         "error.html", status=exc.status, title=exc.title, detail=exc.detail
@@ -64,7 +61,7 @@ def render_domain_error(exc: DomainError):
 def _database_unavailable(exc):
     db.session.rollback()
     log.warning("database unavailable: %s", exc)
-    if _is_api():
+    if is_api_request():
         return problem(
             503, "the database is unavailable; try again shortly", headers={"Retry-After": "5"}
         )
@@ -96,7 +93,7 @@ def _value_out_of_range(exc):
     detail = "a value in the request is out of range (too large a number or too long a text)"
     if isinstance(exc, UnicodeError):
         detail = "a text in the request is not valid Unicode"
-    if _is_api():
+    if is_api_request():
         return problem(422, detail, errors=[{"field": "_body", "message": detail}])
     return render_template(
         "error.html", status=422, title="Unprocessable request", detail=detail.capitalize()
@@ -109,7 +106,7 @@ def _internal_error(error: InternalServerError):
         return _database_unavailable(original)
     if isinstance(original, OverflowError | UnicodeError | sqlalchemy.exc.DataError):
         return _value_out_of_range(original)
-    if _is_api():
+    if is_api_request():
         return problem(500, "an unexpected error occurred; it has been logged")
     return render_template(
         "error.html",

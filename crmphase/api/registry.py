@@ -1,20 +1,18 @@
 """Every domain's API blueprint, registered under /api/v1."""
 
+from crmphase.api import API_PREFIX
+from crmphase.auth.api import blp as tokens_blp
+from crmphase.dashboard.api import blp as dashboard_blp
+from crmphase.exports.api import blp as exports_blp
 from crmphase.extensions import csrf
-
-API_PREFIX = "/api/v1"
+from crmphase.jobs.api import blp as jobs_blp
+from crmphase.metrics.api import blp as metrics_blp
+from crmphase.notifications.api import blp as notifications_blp
+from crmphase.phases.api import blp as gates_blp
+from crmphase.programs.api import blp as programs_blp
 
 
 def api_blueprints() -> list:
-    from crmphase.auth.api import blp as tokens_blp
-    from crmphase.dashboard.api import blp as dashboard_blp
-    from crmphase.exports.api import blp as exports_blp
-    from crmphase.jobs.api import blp as jobs_blp
-    from crmphase.metrics.api import blp as metrics_blp
-    from crmphase.notifications.api import blp as notifications_blp
-    from crmphase.phases.api import blp as gates_blp
-    from crmphase.programs.api import blp as programs_blp
-
     return [
         programs_blp,
         gates_blp,

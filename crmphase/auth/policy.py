@@ -16,6 +16,7 @@ from functools import wraps
 from flask import g, has_request_context, redirect, request, url_for
 from flask_login import AnonymousUserMixin, current_user
 
+from crmphase.api import is_api_request
 from crmphase.api.problems import unauthorized
 from crmphase.auth.rules import (
     PUBLIC_ENDPOINTS,
@@ -64,13 +65,9 @@ def current_actor():
     The API never falls back to the session cookie: it is exempt from CSRF because only a
     bearer token authenticates there, so a cookie must not (a forged cross-site request
     would carry it)."""
-    if has_request_context() and _is_api_request():
+    if has_request_context() and is_api_request():
         return g.get("api_user") or AnonymousUserMixin()
     return current_user
-
-
-def _is_api_request() -> bool:
-    return request.path.startswith("/api/")
 
 
 def permission_required(action: Action, **by_method: Action) -> Callable:
@@ -86,7 +83,7 @@ def permission_required(action: Action, **by_method: Action) -> Callable:
             required = by_method.get(request.method, action)
             user = current_actor()
             if not getattr(user, "is_authenticated", False):
-                if _is_api_request():
+                if is_api_request():
                     return unauthorized()
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             if not role_allows(user, required):
