@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from crmphase.auth.models import ApiToken, User
 from crmphase.auth.passwords import TOKEN_PREFIX, token_digest
+from crmphase.auth.rules import KPI_OWNER_ROLES, OFFICER_ROLES
 from crmphase.errors import NotFound
 from crmphase.extensions import db
 
@@ -20,6 +21,20 @@ def normalise_email(email: str) -> str:
 def user_by_email(email: str) -> User | None:
     """The user with this email (any case, spaces around ignored), or None."""
     return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+
+
+def _active_with(roles: frozenset) -> sa.Select:
+    return sa.select(User).where(User.active, User.role.in_(sorted(r.value for r in roles)))
+
+
+def active_officers() -> list[User]:
+    """Every active user holding the CRM officer position (see ``OFFICER_ROLES``), by id."""
+    return list(db.session.scalars(_active_with(OFFICER_ROLES).order_by(User.id)))
+
+
+def possible_kpi_owners() -> list[User]:
+    """Every active user who may own a KPI (see ``may_own_kpi``), by name."""
+    return list(db.session.scalars(_active_with(KPI_OWNER_ROLES).order_by(User.name)))
 
 
 # Every page loads its signed-in user: built once (cheaper than ``Session.get``).

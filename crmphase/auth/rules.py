@@ -108,6 +108,20 @@ def gate_decider_refusal(role: str, *, reopen: bool, manages_project: bool) -> s
     return None
 
 
+# The position that answers for the whole program: the CRMOs receive the alert reminders
+# of a program without a CRMO of its own, and the monthly review.
+OFFICER_ROLES = frozenset({Role.CRMO})
+
+# A KPI's owner records its measurements, so only someone who may record can own one.
+KPI_OWNER_ROLES = ROLES_FOR[Action.MEASUREMENT_RECORD]
+
+
+def may_own_kpi(user: Any) -> bool:
+    """Whether ``user`` can be named a KPI's owner: active, with a role that records
+    measurements (a viewer cannot)."""
+    return bool(user.active) and user.role in KPI_OWNER_ROLES
+
+
 def _project_of(obj: Any) -> Any:
     """The project an object belongs to (a project, a KPI with ``.project``, ...)."""
     if obj is None:

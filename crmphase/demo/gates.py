@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from crmphase import clock
 from crmphase.auth.models import User
+from crmphase.auth.rules import Action, roles_for
 from crmphase.errors import DomainError
 from crmphase.extensions import db
 from crmphase.phases import loaders, services
@@ -46,7 +47,9 @@ def _decider(project: Project) -> User | None:
     """A steering member of the program (else any steering user or CRMO) not managing it."""
     candidates = [*project.program.steering_members]
     candidates += db.session.scalars(
-        sa.select(User).where(User.role.in_(("steering", "crmo"))).order_by(User.id)
+        sa.select(User)
+        .where(User.role.in_([r.value for r in roles_for(Action.GATE_DECIDE)]))
+        .order_by(User.id)
     ).all()
     return next((u for u in candidates if u.id != project.manager_id), None)
 

@@ -20,8 +20,8 @@ from flask import current_app
 from sqlalchemy.orm import aliased, selectinload
 
 from crmphase import clock
+from crmphase.auth.loaders import active_officers
 from crmphase.auth.models import User
-from crmphase.auth.roles import Role
 from crmphase.errors import NotFound
 from crmphase.exports.models import ExportFile
 from crmphase.exports.rules import (
@@ -549,9 +549,7 @@ def review_recipients() -> list[User]:
         for user in [*program.steering_members, program.crmo]:
             if user is not None and user.active:
                 people.setdefault(user.id, user)
-    for user in db.session.scalars(
-        sa.select(User).where(User.role == Role.CRMO.value, User.active)
-    ):
+    for user in active_officers():
         people.setdefault(user.id, user)
     return sorted(people.values(), key=lambda u: u.id)
 

@@ -22,9 +22,9 @@ from sqlalchemy.orm import selectinload
 
 from crmphase import clock
 from crmphase.audit.models import Event
+from crmphase.auth import loaders as auth_loaders
 from crmphase.auth.models import User
 from crmphase.auth.policy import Action, can
-from crmphase.auth.roles import Role
 from crmphase.errors import NotFound
 from crmphase.extensions import db
 from crmphase.metrics import charts, imports
@@ -847,10 +847,7 @@ def watched_projects() -> list[WatchedProject]:
 
 def active_crmos() -> list[Person]:
     """Every active CRMO (the fallback when a program has none)."""
-    crmos = db.session.scalars(
-        sa.select(User).where(User.role == Role.CRMO.value, User.active).order_by(User.id)
-    )
-    return [_person(u) for u in crmos]
+    return [_person(u) for u in auth_loaders.active_officers()]
 
 
 def kpi_contacts(project_ids: list[int]) -> dict[int, KpiContact]:

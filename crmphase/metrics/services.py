@@ -28,7 +28,7 @@ from crmphase import clock
 from crmphase.audit.services import changed_fields, record_event
 from crmphase.auth.models import User
 from crmphase.auth.policy import Action, explain_refusal
-from crmphase.auth.roles import Role
+from crmphase.auth.rules import may_own_kpi
 from crmphase.errors import Conflict, FieldErrors
 from crmphase.extensions import db
 from crmphase.metrics import imports, loaders, rules
@@ -180,7 +180,7 @@ def _check_kpi(data: dict, errors: FieldErrors, project: Project, kpi: Kpi | Non
         owner = db.session.get(User, owner_id) if isinstance(owner_id, int) else None
         if owner is None:
             errors.add("owner_id", f"no user with id {owner_id}")
-        elif not owner.active or owner.role == Role.VIEWER.value:
+        elif not may_own_kpi(owner):
             errors.add("owner_id", "the owner records measurements: choose an active non-viewer")
     clean["owner_id"] = owner_id
     return clean

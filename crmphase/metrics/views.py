@@ -1,7 +1,6 @@
 """Pages: the Measurement, Money and Monthly snapshots tabs, KPI, measurement and money
 forms, CSV import, the alerts."""
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -16,9 +15,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.fields.choices import SelectChoice
 
 from crmphase import clock
-from crmphase.auth.models import User
+from crmphase.auth.loaders import possible_kpi_owners
 from crmphase.auth.policy import Action, authorize, can, current_actor, permission_required
-from crmphase.auth.roles import Role
 from crmphase.errors import NotFound, ValidationFailed
 from crmphase.extensions import db
 from crmphase.forms import apply_errors
@@ -100,12 +98,9 @@ def project_measurement(project_id):
 
 
 def _owner_choices():
-    users = db.session.scalars(
-        sa.select(User).where(User.active, User.role != Role.VIEWER.value).order_by(User.name)
-    )
     return [
         SelectChoice("", "— nobody —"),
-        *(SelectChoice(str(u.id), f"{u.name} ({u.role})") for u in users),
+        *(SelectChoice(str(u.id), f"{u.name} ({u.role})") for u in possible_kpi_owners()),
     ]
 
 
