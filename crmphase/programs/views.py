@@ -32,6 +32,23 @@ def _user_choices(*roles):
     return choices((u.id, f"{u.name} ({u.role})") for u in db.session.scalars(query))
 
 
+def _edit_page(form, update, form_data, *, template, context, saved, detail_url):
+    """An edit page (GET shows ``form``, POST saves it through ``update``): field errors go
+    back on the form; a stale version answers 409 with the saved values beside the user's."""
+    if form.validate_on_submit():
+        try:
+            update(current_actor(), form_data(form), form.version.data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        except Conflict as exc:
+            conflict = _conflict(form, exc, form_data(form))
+            return render_template(template, form=form, **context, **conflict), 409
+        else:
+            flash(saved, "success")
+            return redirect(detail_url)
+    return render_template(template, form=form, **context)
+
+
 def _program_choices():
     return choices((p.id, p.name) for p in db.session.scalars(loaders.program_query()))
 
@@ -136,22 +153,15 @@ def program_edit(program_id):
     if request.method == "GET":
         form.steering_member_ids.data = [u.id for u in program.steering_members]
         form.version.data = program.version
-    if form.validate_on_submit():
-        try:
-            services.update_program(
-                current_actor(), program, _program_data(form), form.version.data
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        except Conflict as exc:
-            conflict = _conflict(form, exc, _program_data(form))
-            return render_template(
-                "programs/program_form.html", form=form, program=program, **conflict
-            ), 409
-        else:
-            flash("Program saved.", "success")
-            return redirect(url_for("programs.program_detail", program_id=program.id))
-    return render_template("programs/program_form.html", form=form, program=program)
+    return _edit_page(
+        form,
+        lambda actor, data, version: services.update_program(actor, program, data, version),
+        _program_data,
+        template="programs/program_form.html",
+        context={"program": program},
+        saved="Program saved.",
+        detail_url=url_for("programs.program_detail", program_id=program.id),
+    )
 
 
 def _filter_form() -> ProjectFilterForm:
@@ -259,22 +269,15 @@ def project_edit(project_id):
     if request.method == "GET":
         form.team_member_ids.data = [u.id for u in project.team_members]
         form.version.data = project.version
-    if form.validate_on_submit():
-        try:
-            services.update_project(
-                current_actor(), project, _project_data(form), form.version.data
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        except Conflict as exc:
-            conflict = _conflict(form, exc, _project_data(form))
-            return render_template(
-                "programs/project_form.html", form=form, project=project, **conflict
-            ), 409
-        else:
-            flash("Project saved.", "success")
-            return redirect(url_for("programs.project_detail", project_id=project.id))
-    return render_template("programs/project_form.html", form=form, project=project)
+    return _edit_page(
+        form,
+        lambda actor, data, version: services.update_project(actor, project, data, version),
+        _project_data,
+        template="programs/project_form.html",
+        context={"project": project},
+        saved="Project saved.",
+        detail_url=url_for("programs.project_detail", project_id=project.id),
+    )
 
 
 @bp.route("/projects/<int:project_id>/history")
