@@ -32,21 +32,32 @@ def _user_choices(*roles):
     return choices((u.id, f"{u.name} ({u.role})") for u in db.session.scalars(query))
 
 
-def _edit_page(form, update, form_data, *, template, context, saved, detail_url):
-    """An edit page (GET shows ``form``, POST saves it through ``update``): field errors go
-    back on the form; a stale version answers 409 with the saved values beside the user's."""
+def _form_page(form, save, form_data, *, template, context, done):
+    """A program or project form page: GET shows ``form``; POST saves it with
+    ``save(actor, data)``, then ``done(saved)`` gives the message to flash and the page to go
+    to. Field errors go back on the form; a stale version (edits) answers 409 with the saved
+    values beside the user's."""
     if form.validate_on_submit():
         try:
-            update(current_actor(), form_data(form), form.version.data)
+            saved = save(current_actor(), form_data(form))
         except ValidationFailed as exc:
             apply_errors(form, exc)
         except Conflict as exc:
             conflict = _conflict(form, exc, form_data(form))
             return render_template(template, form=form, **context, **conflict), 409
         else:
-            flash(saved, "success")
-            return redirect(detail_url)
+            message, target = done(saved)
+            flash(message, "success")
+            return redirect(target)
     return render_template(template, form=form, **context)
+
+
+def _program_url(program) -> str:
+    return url_for("programs.program_detail", program_id=program.id)
+
+
+def _project_url(project) -> str:
+    return url_for("programs.project_detail", project_id=project.id)
 
 
 def _program_choices():
@@ -119,15 +130,14 @@ def program_list():
 @permission_required(Action.PROGRAM_MANAGE)
 def program_new():
     form = _prepare_program_form(ProgramForm())
-    if form.validate_on_submit():
-        try:
-            program = services.create_program(current_actor(), _program_data(form))
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            flash(f"Program '{program.name}' created.", "success")
-            return redirect(url_for("programs.program_detail", program_id=program.id))
-    return render_template("programs/program_form.html", form=form, program=None)
+    return _form_page(
+        form,
+        services.create_program,
+        _program_data,
+        template="programs/program_form.html",
+        context={"program": None},
+        done=lambda program: (f"Program '{program.name}' created.", _program_url(program)),
+    )
 
 
 @bp.route("/programs/<int:program_id>")
@@ -153,14 +163,13 @@ def program_edit(program_id):
     if request.method == "GET":
         form.steering_member_ids.data = [u.id for u in program.steering_members]
         form.version.data = program.version
-    return _edit_page(
+    return _form_page(
         form,
-        lambda actor, data, version: services.update_program(actor, program, data, version),
+        lambda actor, data: services.update_program(actor, program, data, form.version.data),
         _program_data,
         template="programs/program_form.html",
         context={"program": program},
-        saved="Program saved.",
-        detail_url=url_for("programs.program_detail", program_id=program.id),
+        done=lambda program: ("Program saved.", _program_url(program)),
     )
 
 
@@ -236,15 +245,17 @@ def project_new():
         form.program_id.data = request.args.get("program_id", type=int)
         if can(current_actor(), Action.PROJECT_LIST_OWN):
             form.manager_id.data = current_actor().id
-    if form.validate_on_submit():
-        try:
-            project = services.create_project(current_actor(), _project_data(form))
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            flash(f"Project '{project.name}' created in Strategize.", "success")
-            return redirect(url_for("programs.project_detail", project_id=project.id))
-    return render_template("programs/project_form.html", form=form, project=None)
+    return _form_page(
+        form,
+        services.create_project,
+        _project_data,
+        template="programs/project_form.html",
+        context={"project": None},
+        done=lambda project: (
+            f"Project '{project.name}' created in Strategize.",
+            _project_url(project),
+        ),
+    )
 
 
 @bp.route("/projects/<int:project_id>")
@@ -269,14 +280,13 @@ def project_edit(project_id):
     if request.method == "GET":
         form.team_member_ids.data = [u.id for u in project.team_members]
         form.version.data = project.version
-    return _edit_page(
+    return _form_page(
         form,
-        lambda actor, data, version: services.update_project(actor, project, data, version),
+        lambda actor, data: services.update_project(actor, project, data, form.version.data),
         _project_data,
         template="programs/project_form.html",
         context={"project": project},
-        saved="Project saved.",
-        detail_url=url_for("programs.project_detail", project_id=project.id),
+        done=lambda project: ("Project saved.", _project_url(project)),
     )
 
 
