@@ -14,9 +14,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import CursorResult, Dialect, Engine, Result
 from sqlalchemy.orm import DeclarativeBase
 
-# A SELECT of any columns: SQLAlchemy types a statement by the columns it returns, and a
-# helper that narrows or runs statements of every shape takes (and gives back) this.
+# A SELECT of any columns, and a row of one: SQLAlchemy types a statement by the columns
+# it returns, and a helper that narrows or runs statements of every shape takes these.
 AnySelect: TypeAlias = sa.Select[*tuple[Any, ...]]
+AnyRow: TypeAlias = sa.Row[*tuple[Any, ...]]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -29,7 +29,7 @@ from crmphase.dashboard.rules import (
     age_in_days,
     review_overdue_cutoff,
 )
-from crmphase.database import AnySelect
+from crmphase.database import AnyRow, AnySelect
 from crmphase.extensions import db
 from crmphase.metrics.kpi_tally import KPI_STATUSES, attainment_rank, entry_status, kpi_entries
 from crmphase.metrics.models import Alert, RoiSnapshot
@@ -491,7 +491,7 @@ def _kpi_details_query(f: DashboardFilters) -> AnySelect:
     )
 
 
-def kpi_details_of_period(f: DashboardFilters) -> Sequence[sa.Row[*tuple[Any, ...]]]:
+def kpi_details_of_period(f: DashboardFilters) -> Sequence[AnyRow]:
     """``(project_id, project_name, program_name, kpi_details)`` of the period's snapshots."""
     return db.session.execute(_kpi_details_query(f)).all()
 
@@ -537,9 +537,7 @@ def least_attained_off_track(f: DashboardFilters, top: int) -> list[OffTrackKpi]
     return off_track_kpis(db.session.execute(query).all())[:top]
 
 
-def off_track_kpis(
-    rows: Iterable[sa.Row[*tuple[Any, ...]]], status: str = "off_track"
-) -> list[OffTrackKpi]:
+def off_track_kpis(rows: Iterable[AnyRow], status: str = "off_track") -> list[OffTrackKpi]:
     """The KPIs of ``status`` (default: off track) among the rows of
     :func:`kpi_details_of_period`, least attained first. An unknown status in a snapshot
     counts as no data, as in the KPI status chart."""
@@ -630,9 +628,7 @@ def _overdue_statement(program: bool, department: bool) -> AnySelect:
     )
 
 
-def with_age(
-    rows: Iterable[sa.Row[*tuple[Any, ...]]], attribute: str, today: date
-) -> list[dict[str, Any]]:
+def with_age(rows: Iterable[AnyRow], attribute: str, today: date) -> list[dict[str, Any]]:
     """Rows as dicts with ``age_days`` counted from ``attribute``."""
     return [
         dict(row._mapping, age_days=age_in_days(getattr(row, attribute), today)) for row in rows

@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased, selectinload
 from crmphase import clock
 from crmphase.auth.models import User
 from crmphase.auth.roles import Role
-from crmphase.database import AnySelect
+from crmphase.database import AnyRow, AnySelect
 from crmphase.errors import NotFound
 from crmphase.exports.models import ExportFile
 from crmphase.exports.rules import (
@@ -169,7 +169,7 @@ def monthly_review(period: Period) -> MonthlyReview:
 # --------------------------------------------------------------------------- detail tables
 
 
-def _stream(query: AnySelect) -> Iterator[sa.Row[*tuple[Any, ...]]]:
+def _stream(query: AnySelect) -> Iterator[AnyRow]:
     """Rows a batch at a time (a server-side cursor on PostgreSQL), closed even when the
     reader stops early. The tables select columns, never mapped objects, so the rows come
     through Core on the session's connection (same transaction, no ORM loading)."""
