@@ -72,7 +72,7 @@ class MoneyForm(FlaskForm):
         ],
     )
     amount = StringField("Amount", render_kw={"inputmode": "decimal"})
-    category = StringField("Category")
+    category: StringField | SelectField = StringField("Category")
     note = TextAreaField("Note", validators=[Length(max=2000)])
 
     def data_for_service(self) -> dict:
