@@ -13,6 +13,7 @@ import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Protocol
 
 import sqlalchemy as sa
 from flask import current_app
@@ -33,11 +34,24 @@ BATCH = 200
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
+class Recipient(Protocol):
+    """Whom a notification is for: a user, or a rule's plain person with the same fields."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def active(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Draft:
     """A notification to queue unless one with the same ``dedupe_key`` exists."""
 
-    recipient: User | None  # None (or an inactive user): nothing is queued
+    recipient: Recipient | None  # None (or an inactive one): nothing is queued
     subject: str
     body: str
     reason_type: str  # alert | review | export | kpi_due
@@ -47,7 +61,7 @@ class Draft:
 
 def queue(drafts: list[Draft]) -> list[Notification]:
     """Add the drafts that are new (by ``dedupe_key``) to the session; return them."""
-    unique: dict[str, tuple[User, Draft]] = {}
+    unique: dict[str, tuple[Recipient, Draft]] = {}
     for draft in drafts:
         recipient = draft.recipient
         if recipient is not None and getattr(recipient, "active", True):
