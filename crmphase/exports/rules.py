@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from crmphase.periods import Period
 
 if TYPE_CHECKING:
-    from crmphase.metrics.portfolio import Totals
+    from crmphase.metrics.rules import Totals
 
 TREND_MONTHS = 12
 
