@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from crmphase.auth.models import ApiToken, User
 from crmphase.auth.passwords import TOKEN_PREFIX, token_digest
+from crmphase.auth.roles import Role
 from crmphase.auth.rules import KPI_OWNER_ROLES, OFFICER_ROLES
 from crmphase.errors import NotFound
 from crmphase.extensions import db
@@ -23,7 +24,7 @@ def user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
 
 
-def _active_with(roles: frozenset) -> sa.Select:
+def _active_with(roles: frozenset[Role]) -> sa.Select[tuple[User]]:
     return sa.select(User).where(User.active, User.role.in_(sorted(r.value for r in roles)))
 
 

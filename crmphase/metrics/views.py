@@ -12,14 +12,13 @@ from flask import (
     url_for,
 )
 from werkzeug.exceptions import RequestEntityTooLarge
-from wtforms.fields.choices import SelectChoice
 
 from crmphase import clock
 from crmphase.auth.loaders import possible_kpi_owners
 from crmphase.auth.policy import Action, authorize, can, current_actor, permission_required
 from crmphase.errors import NotFound, ValidationFailed
 from crmphase.extensions import db
-from crmphase.forms import apply_errors
+from crmphase.forms import SelectChoice, apply_errors
 from crmphase.metrics import imports, loaders, services
 from crmphase.metrics.api import too_large_message
 from crmphase.metrics.forms import (
