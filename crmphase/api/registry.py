@@ -1,6 +1,7 @@
 """Every domain's API blueprint, registered under /api/v1."""
 
 from crmphase.extensions import csrf
+from crmphase.integrations.api import register_event_schemas
 
 API_PREFIX = "/api/v1"
 
@@ -9,6 +10,7 @@ def api_blueprints() -> list:
     from crmphase.auth.api import blp as tokens_blp
     from crmphase.dashboard.api import blp as dashboard_blp
     from crmphase.exports.api import blp as exports_blp
+    from crmphase.integrations.api import blp as webhooks_blp
     from crmphase.jobs.api import blp as jobs_blp
     from crmphase.metrics.api import blp as metrics_blp
     from crmphase.notifications.api import blp as notifications_blp
@@ -24,6 +26,7 @@ def api_blueprints() -> list:
         notifications_blp,
         exports_blp,
         tokens_blp,
+        webhooks_blp,
     ]
 
 
@@ -32,3 +35,4 @@ def register_api_blueprints(api) -> None:
         # Token-authenticated JSON: the session cookie is never read there, so no CSRF.
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint, url_prefix=API_PREFIX)
+    register_event_schemas(api.spec)

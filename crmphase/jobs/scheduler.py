@@ -3,7 +3,8 @@
 :class:`SchedulerService` holds the logic and is driven by an injected clock in tests:
 ``tick()`` = take or renew the lock → if active, run every due period that has not
 succeeded (catch-up after downtime, oldest first; failed runs retried with back-off) →
-deliver pending mail. :func:`run_scheduler` wires it to APScheduler 3: a ``tick`` every
+deliver pending mail → drain the queues of the ``every_tick`` jobs (webhook
+delivery). :func:`run_scheduler` wires it to APScheduler 3: a ``tick`` every
 15 seconds in memory, and the cron jobs of the job table in a job store in the
 application database (added only while this process holds the lock), coalesced, with a
 misfire grace of hours.
@@ -58,7 +59,7 @@ def due_runs(now: datetime, only: str | None = None) -> list[tuple[JobDefinition
     oldest period first (a month's snapshot before its review export)."""
     tz = clock.timezone()
     earliest = earliest_project_period()
-    jobs = [j for j in all_jobs() if only is None or j.name == only]
+    jobs = [j for j in all_jobs() if not j.every_tick and (only is None or j.name == only)]
     order = {job.name: index for index, job in enumerate(all_jobs())}
     owed: list[tuple[JobDefinition, str]] = []
     for job in jobs:
@@ -109,6 +110,7 @@ class SchedulerService:
             report = TickReport(active=True)
             self._run_due(report)
             report.delivered = self._deliver()
+            self._drain_queues()
             return report
 
     def run_scheduled(self, name: str) -> TickReport:
@@ -170,6 +172,17 @@ class SchedulerService:
             log.exception("delivering notifications failed")
             return {}
 
+    def _drain_queues(self) -> None:
+        """Call every job that drains a queue (``every_tick``), outside the job table."""
+        for job in all_jobs():
+            if not job.every_tick or not self.lock.held:
+                continue
+            try:
+                job.function(job.context(clock.today().isoformat(), trigger="schedule"))
+            except Exception:  # never let one queue stop the scheduler
+                db.session.rollback()
+                log.exception("draining %s failed", job.name)
+
     def release(self) -> None:
         with self._context():
             if self._lock is not None:
@@ -219,6 +232,8 @@ def _add_cron_jobs(scheduler, app: Flask) -> None:
     scheduler.add_jobstore(SQLAlchemyJobStore(engine=engine), JOBSTORE)
     tz = clock.timezone()
     for job in all_jobs():
+        if job.every_tick:
+            continue  # drained by the tick itself
         scheduler.add_job(
             "crmphase.jobs.scheduler:fire_scheduled_job",
             trigger=job.trigger(tz),
