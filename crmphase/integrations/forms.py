@@ -2,6 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, Length
 
+from crmphase.forms import choices
 from crmphase.integrations.rules import EVENT_TYPES
 
 
@@ -13,7 +14,7 @@ class WebhookForm(FlaskForm):
     )
     events = SelectMultipleField(
         "Events",
-        choices=[(e, e) for e in EVENT_TYPES],
+        choices=choices((e, e) for e in EVENT_TYPES),
         validators=[DataRequired("choose at least one event")],
         widget=widgets.ListWidget(prefix_label=False),
         option_widget=widgets.CheckboxInput(),
