@@ -23,6 +23,7 @@ from crmphase.audit.services import record_event
 from crmphase.auth.models import User
 from crmphase.auth.roles import Role
 from crmphase.errors import FieldError, NotFound, ValidationFailed
+from crmphase.exports.models import ExportFile
 from crmphase.extensions import db
 from crmphase.integrations import transport
 from crmphase.integrations.models import CalendarFeed, Delivery, DeliveryAttempt, Webhook
@@ -40,8 +41,10 @@ from crmphase.integrations.rules import (
     signed_headers,
     unknown_events,
 )
+from crmphase.metrics.models import Alert, Kpi, Measurement
 from crmphase.notifications.services import Draft, queue
-from crmphase.programs.models import Program
+from crmphase.phases.models import GateDecision, GateReview
+from crmphase.programs.models import Program, Project
 from crmphase.versioning import check_version
 
 log = logging.getLogger(__name__)
@@ -404,3 +407,129 @@ def revoke_calendar_token(actor) -> None:
         db.session.delete(feed)
         record_event(actor, "calendar.revoke", "user", actor.id)
         db.session.commit()
+
+
+# --- what the other domains announce (one call each, inside their transaction) -------------
+
+
+def _name(user) -> str | None:
+    return getattr(user, "name", None)
+
+
+def announce_review_requested(review: GateReview, project: Project) -> None:
+    """``gate.review_requested``, to the endpoints and the program's chat."""
+    emit_event(
+        "gate.review_requested",
+        {
+            "review_id": review.id,
+            "project_id": project.id,
+            "project_name": project.name,
+            "program_id": project.program_id,
+            "phase": review.phase,
+            "requested_by": _name(db.session.get(User, review.requested_by_id)),
+            "note": review.note,
+        },
+        program_id=project.program_id,
+        summary=f"Gate review requested: {project.name} ({review.phase} gate)",
+        path=f"/projects/{project.id}",
+    )
+
+
+def announce_gate_decided(decision: GateDecision, project: Project) -> None:
+    """``gate.decided``, to the endpoints and the program's chat."""
+    emit_event(
+        "gate.decided",
+        {
+            "decision_id": decision.id,
+            "project_id": project.id,
+            "project_name": project.name,
+            "program_id": project.program_id,
+            "phase": decision.phase,
+            "decision": decision.decision,
+            "to_phase": decision.to_phase,
+            "decided_by": _name(db.session.get(User, decision.decided_by_id)),
+            "rationale": decision.rationale,
+        },
+        program_id=project.program_id,
+        summary=(
+            f"Gate decided: {project.name} — {decision.decision} at the {decision.phase} gate"
+        ),
+        path=f"/projects/{project.id}",
+    )
+
+
+def _alert_data(alert: Alert) -> dict:
+    project = db.session.get(Project, alert.project_id)
+    return {
+        "alert_id": alert.id,
+        "kind": alert.kind,
+        "project_id": alert.project_id,
+        "project_name": project.name if project else None,
+        "period": alert.period,
+        "escalated": getattr(alert, "escalated_at", None) is not None,
+        "message": alert.detail,
+    }
+
+
+def announce_alerts(*, opened=(), resolved=(), escalated=()) -> None:
+    """``alert.opened``, ``alert.resolved`` and ``alert.escalated`` for the alerts given
+    (flushed, so they have ids); escalations also go to the program's chat."""
+    for event_type, alerts in (
+        ("alert.opened", opened),
+        ("alert.resolved", resolved),
+        ("alert.escalated", escalated),
+    ):
+        for alert in alerts:
+            data = _alert_data(alert)
+            project = db.session.get(Project, alert.project_id)
+            emit_event(
+                event_type,
+                data,
+                program_id=project.program_id if project else None,
+                summary=f"Alert escalated: {data['project_name']} — {alert.detail}"[:300],
+                path=f"/projects/{alert.project_id}",
+            )
+
+
+def announce_alerts_resolved(alert_ids) -> None:
+    """``alert.resolved`` for the alerts with ``alert_ids`` (resolved by a bulk update)."""
+    ids = list(alert_ids)
+    if ids:
+        announce_alerts(resolved=db.session.scalars(sa.select(Alert).where(Alert.id.in_(ids))))
+
+
+def announce_measurement(measurement: Measurement, kpi: Kpi) -> None:
+    """``measurement.recorded`` (a new value or a correction)."""
+    emit_event(
+        "measurement.recorded",
+        {
+            "measurement_id": measurement.id,
+            "kpi_id": kpi.id,
+            "kpi_name": kpi.name,
+            "project_id": kpi.project_id,
+            "period": measurement.period,
+            "value": str(measurement.value),
+            "recorded_by": _name(db.session.get(User, measurement.recorded_by_id))
+            if measurement.recorded_by_id
+            else None,
+        },
+    )
+
+
+def announce_snapshots(period: str, written: int) -> None:
+    """``snapshot.written`` for a month's ROI snapshots."""
+    emit_event("snapshot.written", {"period": period, "snapshots": written})
+
+
+def announce_export(files: list[ExportFile]) -> None:
+    """``export.built`` for a month's review files; every program's chat hears of the
+    monthly review."""
+    if not files:
+        return
+    period = files[0].period
+    emit_event(
+        "export.built",
+        {"export_id": files[0].id, "period": period, "formats": [f.format for f in files]},
+        summary=f"The monthly review of {period} is ready",
+        path=f"/exports?period={period}",
+    )

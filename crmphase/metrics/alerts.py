@@ -27,6 +27,7 @@ from crmphase import clock
 from crmphase.auth.models import User
 from crmphase.auth.roles import Role
 from crmphase.extensions import db
+from crmphase.integrations.services import announce_alerts
 from crmphase.jobs.definition import JobContext
 from crmphase.metrics.models import Alert, Kpi
 from crmphase.metrics.roi import grace_ends
@@ -249,6 +250,10 @@ def sync_alerts(wanted: list[WantedAlert], project_ids: list[int]) -> tuple[list
             result.append(alert)
             changed += 1
     db.session.flush()
+    announce_alerts(
+        opened=result[len(result) - len(to_open) :],
+        resolved=[a for a in open_alerts if a.resolved_at is not None],
+    )
     return result, changed
 
 

@@ -19,6 +19,7 @@ from crmphase.auth.models import User
 from crmphase.auth.roles import Role
 from crmphase.errors import Conflict, FieldErrors, NotFound
 from crmphase.extensions import db
+from crmphase.integrations.services import announce_alerts_resolved, announce_measurement
 from crmphase.metrics.models import (
     COST_CATEGORIES,
     MEASUREMENT_SOURCES,
@@ -393,12 +394,13 @@ def apply_measurement(
         project_id=project.id,
         program_id=project.program_id,
     )
+    announce_measurement(measurement, kpi)
     return measurement, outcome
 
 
 def _resolve_missing_alert(kpi: Kpi, period: Period, now) -> None:
     """A measurement answers its missing-measurement alert at once."""
-    db.session.execute(
+    resolved = db.session.scalars(
         sa.update(Alert)
         .where(
             Alert.kind == "missing_measurement",
@@ -407,8 +409,10 @@ def _resolve_missing_alert(kpi: Kpi, period: Period, now) -> None:
             Alert.resolved_at.is_(None),
         )
         .values(resolved_at=now)
+        .returning(Alert.id)
         .execution_options(synchronize_session=False)
     )
+    announce_alerts_resolved(resolved.all())
 
 
 def record_measurement(

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from crmphase import clock
 from crmphase.audit.services import record_event
 from crmphase.extensions import db
+from crmphase.integrations.services import announce_snapshots
 from crmphase.jobs.definition import JobContext
 from crmphase.metrics.models import RoiSnapshot
 from crmphase.periods import Period
@@ -172,4 +173,5 @@ def write_roi_snapshots(ctx: JobContext) -> int:
             snapshot.recomputed_count = (snapshot.recomputed_count or 0) + 1
         written += 1
     db.session.flush()
+    announce_snapshots(str(ctx.period), written)
     return written
