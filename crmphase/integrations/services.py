@@ -533,3 +533,15 @@ def announce_export(files: list[ExportFile]) -> None:
         summary=f"The monthly review of {period} is ready",
         path=f"/exports?period={period}",
     )
+
+
+def check_chat_setting(data: dict, errors) -> None:
+    """Normalise a program's ``chat_url`` ("" for none) and ``chat_flavour`` in ``data``
+    and add what is wrong with them to ``errors`` (a ``FieldErrors``)."""
+    try:
+        data["chat_url"], data["chat_flavour"] = checked_chat_setting(
+            data.get("chat_url") or "", data.get("chat_flavour") or "slack"
+        )
+    except ValidationFailed as exc:
+        for error in exc.errors:
+            errors.add(error.field, error.message)

@@ -17,6 +17,7 @@ from crmphase.auth.models import User
 from crmphase.auth.rules import Action, roles_for
 from crmphase.errors import FieldErrors
 from crmphase.extensions import db
+from crmphase.integrations.services import check_chat_setting
 from crmphase.money import MAX_MONEY
 from crmphase.phases.services import enter_gate
 from crmphase.programs.models import Department, Program, Project
@@ -31,6 +32,8 @@ PROGRAM_FIELDS = (
     "bite_size_max_months",
     "bite_size_max_budget",
     "measurement_grace_days",
+    "chat_url",
+    "chat_flavour",
 )
 PROJECT_FIELDS = (
     "program_id",
@@ -101,6 +104,7 @@ def _check_program(data: dict, errors: FieldErrors, program: Program | None) -> 
     grace = data.get("measurement_grace_days")
     if grace is not None and not 0 <= int(grace) <= 90:
         errors.add("measurement_grace_days", "between 0 and 90 days")
+    check_chat_setting(data, errors)
     if data.get("crmo_id") is not None:
         _users([data["crmo_id"]], errors, "crmo_id", roles=roles_for(Action.PROGRAM_MANAGE))
 
