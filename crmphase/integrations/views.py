@@ -147,3 +147,4 @@ def calendar_feed(token):
 
 
 add_nav(NavEntry("Webhooks", "integrations.webhooks", order=85, action=Action.WEBHOOK_MANAGE))
+add_nav(NavEntry("Calendar feed", "integrations.calendar_settings", order=92))
