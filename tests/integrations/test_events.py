@@ -95,3 +95,23 @@ def test_a_teams_chat_gets_an_adaptive_card(db, receiver, make_program, make_pro
     card = post.json["attachments"][0]["content"]
     assert card["body"][0]["text"].startswith("Gate review requested: Cross-sell")
     assert db.session.scalar(sa.select(Delivery.kind)) == "chat"
+
+
+def test_an_escalation_reaches_the_endpoint_and_the_chat(
+    db, receiver, make_webhook, make_program, make_project, make_alert
+):
+    """What the escalation step of SPEC §4.3 calls (the ladder itself is not built yet)."""
+    from crmphase.integrations.services import announce_alerts
+
+    webhook = make_webhook(receiver.url, ["alert.escalated"])
+    program = make_program(chat_url=receiver.url.replace("/hook", "/chat"))
+    project = make_project(program=program, phase="execute", name="Service desk")
+    alert = make_alert(project, "missing_measurement", "2026-01")
+    announce_alerts(escalated=[alert])
+    db.session.commit()
+    deliver_due()
+    by_path = {p.path: p for p in receiver.posts}
+    event = Verifier(webhook.secret).verify(by_path["/hook"].body, by_path["/hook"].headers)
+    assert event["type"] == "alert.escalated"
+    assert event["data"]["alert_id"] == alert.id
+    assert by_path["/chat"].json["text"].startswith("Alert escalated: Service desk")
