@@ -13,6 +13,7 @@ import json
 import logging
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -187,6 +188,18 @@ def checked_chat_setting(url: str, flavour: str) -> tuple[str, str]:
 # --- events and the queue ------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class OutgoingEvent:
+    """One event to queue: its type and data, and for a program's chat (when ``summary``
+    is given) the short message and the page it links to."""
+
+    event_type: str
+    data: dict
+    program_id: int | None = None  # None: every program's chat
+    summary: str | None = None
+    path: str | None = None
+
+
 def emit_event(
     event_type: str,
     data: dict,
@@ -199,20 +212,34 @@ def emit_event(
     short message with a link to ``path`` for the program's chat — or, without a
     program, every program's chat. Adds rows to the caller's transaction only; returns
     how many."""
+    return emit_events([OutgoingEvent(event_type, data, program_id, summary, path)])
+
+
+def emit_events(events: list[OutgoingEvent]) -> int:
+    """:func:`emit_event` for many events, with a fixed number of reads for any number."""
+    if not events:
+        return 0
     now = clock.now()
-    body = event_body(event_type, now, data)
+    webhooks = db.session.scalars(sa.select(Webhook).order_by(Webhook.id)).all()
+    chats: list[Program] | None = None
     rows = []
-    for webhook in db.session.scalars(sa.select(Webhook).order_by(Webhook.id)):
-        if event_type in webhook.event_types:
-            rows.append(_delivery("webhook", event_type, body, now, webhook_id=webhook.id))
-    if summary and event_type in CHAT_EVENTS:
-        programs = sa.select(Program).where(Program.chat_url != "")
-        if program_id is not None:
-            programs = programs.where(Program.id == program_id)
-        link = _absolute(path or "/")
-        for program in db.session.scalars(programs):
-            message = json.dumps(chat_body(program.chat_flavour, summary, link)).encode()
-            rows.append(_delivery("chat", event_type, message, now, program_id=program.id))
+    for event in events:
+        body = event_body(event.event_type, now, event.data)
+        for webhook in webhooks:
+            if event.event_type in webhook.event_types:
+                rows.append(
+                    _delivery("webhook", event.event_type, body, now, webhook_id=webhook.id)
+                )
+        if not event.summary or event.event_type not in CHAT_EVENTS:
+            continue
+        if chats is None:
+            chats = db.session.scalars(sa.select(Program).where(Program.chat_url != "")).all()
+        link = _absolute(event.path or "/")
+        for program in chats:
+            if event.program_id is not None and program.id != event.program_id:
+                continue
+            message = json.dumps(chat_body(program.chat_flavour, event.summary, link)).encode()
+            rows.append(_delivery("chat", event.event_type, message, now, program_id=program.id))
     db.session.add_all(rows)
     return len(rows)
 
@@ -458,37 +485,45 @@ def announce_gate_decided(decision: GateDecision, project: Project) -> None:
     )
 
 
-def _alert_data(alert: Alert) -> dict:
-    project = db.session.get(Project, alert.project_id)
-    return {
-        "alert_id": alert.id,
-        "kind": alert.kind,
-        "project_id": alert.project_id,
-        "project_name": project.name if project else None,
-        "period": alert.period,
-        "escalated": getattr(alert, "escalated_at", None) is not None,
-        "message": alert.detail,
-    }
-
-
 def announce_alerts(*, opened=(), resolved=(), escalated=()) -> None:
     """``alert.opened``, ``alert.resolved`` and ``alert.escalated`` for the alerts given
-    (flushed, so they have ids); escalations also go to the program's chat."""
-    for event_type, alerts in (
-        ("alert.opened", opened),
-        ("alert.resolved", resolved),
-        ("alert.escalated", escalated),
-    ):
+    (flushed, so they have ids); escalations also go to the program's chat. A fixed
+    number of reads for any number of alerts (the daily check may change many)."""
+    batches = (
+        ("alert.opened", list(opened)),
+        ("alert.resolved", list(resolved)),
+        ("alert.escalated", list(escalated)),
+    )
+    project_ids = {a.project_id for _, alerts in batches for a in alerts}
+    if not project_ids:
+        return
+    projects = {
+        p.id: p for p in db.session.scalars(sa.select(Project).where(Project.id.in_(project_ids)))
+    }
+    events = []
+    for event_type, alerts in batches:
         for alert in alerts:
-            data = _alert_data(alert)
-            project = db.session.get(Project, alert.project_id)
-            emit_event(
-                event_type,
-                data,
-                program_id=project.program_id if project else None,
-                summary=f"Alert escalated: {data['project_name']} — {alert.detail}"[:300],
-                path=f"/projects/{alert.project_id}",
+            project = projects.get(alert.project_id)
+            name = project.name if project else None
+            data = {
+                "alert_id": alert.id,
+                "kind": alert.kind,
+                "project_id": alert.project_id,
+                "project_name": name,
+                "period": alert.period,
+                "escalated": getattr(alert, "escalated_at", None) is not None,
+                "message": alert.detail,
+            }
+            events.append(
+                OutgoingEvent(
+                    event_type,
+                    data,
+                    program_id=project.program_id if project else None,
+                    summary=f"Alert escalated: {name} — {alert.detail}"[:300],
+                    path=f"/projects/{alert.project_id}",
+                )
             )
+    emit_events(events)
 
 
 def announce_alerts_resolved(alert_ids) -> None:
