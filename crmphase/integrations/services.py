@@ -46,7 +46,7 @@ from crmphase.metrics.models import Alert, Kpi, Measurement
 from crmphase.notifications.services import Draft, queue
 from crmphase.phases.models import GateDecision, GateReview
 from crmphase.programs.models import Program, Project
-from crmphase.versioning import check_version
+from crmphase.versioning import check_version, commit_versioned
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def update_webhook(
 ) -> Webhook:
     """Change an endpoint's URL, events or description (optimistic lock on ``version``)."""
     webhook = get_webhook(webhook_id)
-    check_version(webhook, version, "webhook")
+    looked_at = check_version(webhook, version, "webhook")
     before = {"url": webhook.url, "events": webhook.event_types}
     if url is not None:
         webhook.url = _checked_url(url)
@@ -129,7 +129,7 @@ def update_webhook(
         before=before,
         after={"url": webhook.url, "events": webhook.event_types},
     )
-    db.session.commit()
+    commit_versioned(webhook, "webhook", looked_at)
     return webhook
 
 
