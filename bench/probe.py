@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -75,7 +76,8 @@ def history(args) -> dict:
     import sqlalchemy as sa
 
     from crmphase.extensions import db
-    from crmphase.metrics.models import RoiSnapshot, refresh_snapshot_totals
+    from crmphase.metrics.models import RoiSnapshot
+    from crmphase.metrics.services import refresh_snapshot_totals
     from crmphase.periods import Period
 
     app = _app()
@@ -99,8 +101,7 @@ def history(args) -> dict:
                 rows += db.session.scalar(
                     sa.select(sa.func.count()).select_from(table).where(table.c.period == period)
                 )
-                # Core writes bypass the ORM's upkeep of the period's sums.
-                refresh_snapshot_totals(db.session.connection(), [period])
+                refresh_snapshot_totals([period])
             db.session.commit()
             with db.engine.connect() as connection:
                 connection.exec_driver_sql("ANALYZE roi_snapshots")
@@ -122,22 +123,26 @@ def job(args) -> dict:
 
 
 def job_floor(args) -> dict:
+    """The job's floor: the period's snapshots computed and written by one set-based
+    ``INSERT ... SELECT`` and its stored sums by three more (``floor_sql.snapshot_floor``),
+    each run in a transaction that starts by removing the period's snapshots (not timed)
+    and is rolled back, so the job's own rows stay for the figures after it."""
     from bench import floor_sql
 
     raw = floor_sql.Raw(args.engine, args.target)
+    timezone = os.environ.get("CRMPHASE_TIMEZONE", "UTC")
     seconds, rows = [], 0
     try:
-        raw.execute(floor_sql.SNAPSHOT_SCRATCH_DROP)
-        raw.execute(floor_sql.SNAPSHOT_SCRATCH)
         for _ in range(args.repeat):
-            raw.execute("DELETE FROM bench_floor_snapshots")
-            started = time.perf_counter()
             raw.execute("BEGIN")
-            raw.execute(floor_sql.SNAPSHOT_FLOOR, period=args.period)
-            raw.execute("COMMIT")
+            raw.execute("DELETE FROM roi_snapshots WHERE period = :period", period=args.period)
+            started = time.perf_counter()
+            floor_sql.write_snapshots_floor(raw, args.period, timezone)
             seconds.append(time.perf_counter() - started)
-            rows = raw.value("SELECT COUNT(*) FROM bench_floor_snapshots")
-        raw.execute(floor_sql.SNAPSHOT_SCRATCH_DROP)
+            rows = raw.value(
+                "SELECT COUNT(*) FROM roi_snapshots WHERE period = :period", period=args.period
+            )
+            raw.execute("ROLLBACK")
     finally:
         raw.close()
     return {"seconds": seconds, "rows": rows}

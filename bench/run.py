@@ -9,10 +9,11 @@ For each size and engine it creates a fresh database (a SQLite file in a tempora
 on PostgreSQL a database of its own, dropped at the end), migrates it, fills it with
 ``flask bench-data``, serves the app with ``gunicorn -w 2 wsgi:app`` on loopback, and
 measures. Floors: for a request, the raw SQL reading the same rows plus a trivial Flask
-route through the same gunicorn; for the snapshot job, one ``INSERT ... SELECT``; for the
+route through the same gunicorn; for the snapshot job, SQL writing the same rows; for the
 export, XlsxWriter ``constant_memory`` of the same rows, unformatted. Prints each figure,
 its floor, the ratio and PASS or FAIL against the targets; exits 1 on any FAIL. See
-docs/PERFORMANCE.md.
+docs/PERFORMANCE.md. ``--figures`` measures some of the figures only (e.g.
+``--figures job,history``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,6 +49,8 @@ BIN = Path(sys.executable).parent
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 SIZES = {"S": (20, 200, 60), "L": (200, 2000, 60)}
 SEED = 1
+SHORT_HISTORY = 30  # months of records of the history figure's second portfolio
+FIGURES = ("generator", "job", "history", "export", "requests")
 
 
 # --------------------------------------------------------------------------- figures
@@ -343,21 +346,22 @@ class Http:
 
 @dataclass
 class Context:
-    """Everything a measurement needs for one size and engine."""
+    """Everything a measurement needs for one size and engine (the servers, the signed-in
+    clients and the heaviest project only while the requests are measured)."""
 
     size: str
     db: Database
     env: dict
     raw: floor_sql.Raw
-    app: Http  # signed in with a session cookie
-    api: Http  # no cookie; the bearer token
-    floor: Http
-    token: str
-    user_id: int
     period: str
-    project_id: int
     requests: int
     warmup: int
+    user_id: int = 0
+    token: str = ""
+    app: Http | None = None  # signed in with a session cookie
+    api: Http | None = None  # no cookie; the bearer token
+    floor: Http | None = None
+    project_id: int = 0
 
     @property
     def bearer(self) -> dict:
@@ -447,7 +451,7 @@ def project_targets(ctx: Context, at_l: bool) -> list[Figure]:
             **_target(at_l, 3),
         ),
     ]
-    if available("crmphase.metrics.figures"):
+    if available("crmphase.metrics.loaders"):
         figures.append(
             request_figure(
                 ctx,
@@ -500,8 +504,9 @@ def _floor_probe(ctx: Context, name: str, *extra: str) -> list[str]:
 
 
 def job_targets(ctx: Context, at_l: bool, repeat: int) -> list[Figure]:
-    """roi_snapshot for one period over all projects (≤ 5× the INSERT ... SELECT at L)."""
-    if not available("crmphase.metrics.snapshots"):
+    """roi_snapshot for one period over all projects, against its floor: the same snapshot
+    rows and stored sums computed and written by set-based SQL (≤ 5× at L)."""
+    if not available("crmphase.metrics.services"):
         return []
     job = probe(["job", "--period", ctx.period, "--repeat", str(repeat)], ctx.env)
     floor = probe(_floor_probe(ctx, "job-floor", "--repeat", str(repeat)), ctx.env)
@@ -519,6 +524,57 @@ def job_targets(ctx: Context, at_l: bool, repeat: int) -> list[Figure]:
             base_p95,
             note=f"{job['rows']} snapshots",
             **_target(at_l, 5),
+        )
+    ]
+
+
+def history_targets(
+    ctx: Context, at_l: bool, repeat: int, rounds: int, shorter: Database, shorter_env: dict
+) -> list[Figure]:
+    """roi_snapshot for the last month of the portfolio (60 months of records) against the
+    same job on the same portfolio with only its last 30 months of records
+    (``bench-data --history-months``): the job's cost must grow with what it writes, not
+    with the history behind it (≤ 1.3× at L).
+
+    The two run in turns, ``rounds`` times ``repeat`` runs each in a fresh process; each
+    side's figure is the median of all its runs."""
+    if not available("crmphase.metrics.services"):
+        return []
+    job_args = ["job", "--period", ctx.period, "--repeat", str(repeat)]
+    longer_runs: list[float] = []
+    shorter_runs: list[float] = []
+    rows = {}
+    for _ in range(rounds):
+        for env, runs, name in ((ctx.env, longer_runs, "60"), (shorter_env, shorter_runs, "30")):
+            done = probe(job_args, env)
+            runs += done["seconds"]
+            rows[name] = done["rows"]
+    value, value_p95 = percentiles(longer_runs)
+    base, base_p95 = percentiles(shorter_runs)
+    shorter_raw = floor_sql.Raw(shorter.engine, shorter.raw_target)
+    try:
+        entries = [
+            raw.value(floor_sql.MONEY_ENTRIES_THROUGH, period=ctx.period)
+            for raw in (ctx.raw, shorter_raw)
+        ]
+    finally:
+        shorter_raw.close()
+    target = {"target": 1.3, "target_text": "≤ 1.3× 30 months"} if at_l else {}
+    return [
+        Figure(
+            ctx.size,
+            ctx.db.engine,
+            "roi_snapshot job, 60 months of history against 30",
+            value,
+            "s",
+            value_p95,
+            base,
+            base_p95,
+            note=(
+                f"{rows['60']} / {rows['30']} snapshots, "
+                f"{entries[0]:,} / {entries[1]:,} money entries"
+            ),
+            **target,
         )
     ]
 
@@ -599,7 +655,7 @@ def guarded(ctx: Context, name: str, measure, *args) -> list[Figure]:
 def history(ctx: Context, months: int, mode: str) -> None:
     """The snapshots the scheduler would have written in the months before the period
     (after :func:`job_targets`, which leaves the period's own snapshots in place)."""
-    if months and available("crmphase.metrics.snapshots"):
+    if months and available("crmphase.metrics.services"):
         log(f"{ctx.size}/{ctx.db.engine}: snapshots for the {months} months before {ctx.period}")
         done = probe(
             ["history", "--through", ctx.period, "--months", str(months), "--mode", mode],
@@ -608,81 +664,125 @@ def history(ctx: Context, months: int, mode: str) -> None:
         log(f"{ctx.size}/{ctx.db.engine}: {done['rows']} snapshots in {done['seconds']:.0f} s")
 
 
-def run_one(size: str, engine: str, args, workdir: Path) -> tuple[list[Figure], dict]:
+def generate(
+    size: str, engine: str, env: dict, history_months: int | None = None
+) -> tuple[str, float]:
+    """Migrate the database of ``env`` and fill it with ``flask bench-data`` at ``size``;
+    return the generator's output and the seconds it took."""
     programs, projects, months = SIZES[size]
+    log(f"{size}/{engine}: migrating")
+    flask(["db", "upgrade"], env)
+    kept = f" (records of the last {history_months} only)" if history_months else ""
+    log(
+        f"{size}/{engine}: generating {programs} programs, {projects} projects, "
+        f"{months} months{kept}"
+    )
+    options = ["--history-months", str(history_months)] if history_months else []
+    return flask(
+        [
+            "bench-data",
+            "--programs",
+            str(programs),
+            "--projects",
+            str(projects),
+            "--months",
+            str(months),
+            "--seed",
+            str(SEED),
+            *options,
+        ],
+        env,
+    )
+
+
+def bench_env(args, database: Database, workdir: Path) -> dict:
+    """The environment of every command run against ``database``."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database.url,
+        "SECRET_KEY": "bench-" + secrets.token_hex(8),
+        "CRMPHASE_SECURE_COOKIES": "0",
+        "CRMPHASE_NOW": args.now,
+        "CRMPHASE_LOGIN_LIMIT": "1000 per minute",
+        "CRMPHASE_EXPORT_DIR": str(workdir / "exports"),
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def measure_history(ctx: Context, at_l: bool, args, workdir: Path) -> list[Figure]:
+    """The history figure: a second database with the same portfolio and only its last
+    :data:`SHORT_HISTORY` months of records, measured in turns with the first."""
+    with fresh_database(ctx.db.engine, f"{ctx.size}h", args.pg_url, workdir) as shorter:
+        env = bench_env(args, shorter, workdir)
+        generate(ctx.size, ctx.db.engine, env, history_months=SHORT_HISTORY)
+        log(f"{ctx.size}/{ctx.db.engine}: measuring roi_snapshot at 60 and 30 months of history")
+        return history_targets(ctx, at_l, args.job_repeat, args.history_rounds, shorter, env)
+
+
+def measure_requests(ctx: Context, at_l: bool, crmo: str) -> list[Figure]:
+    """Serve the app and the trivial floor app; measure the project and dashboard requests."""
+    token, _ = flask(["users", "token", crmo, "--name", "bench"], ctx.env)
+    with gunicorn("wsgi:app", ctx.env) as port, gunicorn("bench.floor_app:app", ctx.env) as fport:
+        app = Http(port)
+        app.login(crmo, "bench-password-2026")
+        served = replace(
+            ctx,
+            app=app,
+            api=Http(port),
+            floor=Http(fport),
+            token=token.strip(),
+            project_id=pick_project(ctx.raw),
+        )
+        log(f"{ctx.size}/{ctx.db.engine}: measuring requests")
+        figures = guarded(served, "project requests", project_targets, served, at_l)
+        return figures + guarded(served, "dashboard requests", dashboard_targets, served, at_l)
+
+
+def run_one(size: str, engine: str, args, workdir: Path) -> tuple[list[Figure], dict]:
+    wanted = set(args.figures)
     figures: list[Figure] = []
     info: dict = {}
     with fresh_database(engine, size, args.pg_url, workdir) as database:
-        env = {
-            **os.environ,
-            "DATABASE_URL": database.url,
-            "SECRET_KEY": "bench-" + secrets.token_hex(8),
-            "CRMPHASE_SECURE_COOKIES": "0",
-            "CRMPHASE_NOW": args.now,
-            "CRMPHASE_LOGIN_LIMIT": "1000 per minute",
-            "CRMPHASE_EXPORT_DIR": str(workdir / "exports"),
-            "PYTHONPATH": str(ROOT),
-        }
-        log(f"{size}/{engine}: migrating")
-        flask(["db", "upgrade"], env)
-        log(
-            f"{size}/{engine}: generating {programs} programs, {projects} projects, {months} months"
-        )
-        output, seconds = flask(
-            [
-                "bench-data",
-                "--programs",
-                str(programs),
-                "--projects",
-                str(projects),
-                "--months",
-                str(months),
-                "--seed",
-                str(SEED),
-            ],
-            env,
-        )
+        env = bench_env(args, database, workdir)
+        output, seconds = generate(size, engine, env)
         info["generator"] = output.strip().splitlines()
-        figures.append(
-            Figure(
-                size,
-                engine,
-                "generator (flask bench-data)",
-                seconds,
-                "s",
-                target=120.0 if size == "L" else None,
-                target_text="< 120 s" if size == "L" else "",
-                compare_value=True,
+        if "generator" in wanted:
+            figures.append(
+                Figure(
+                    size,
+                    engine,
+                    "generator (flask bench-data)",
+                    seconds,
+                    "s",
+                    target=120.0 if size == "L" else None,
+                    target_text="< 120 s" if size == "L" else "",
+                    compare_value=True,
+                )
             )
-        )
         crmo = re.search(r"crmo\s+(\S+@\S+)", output).group(1)
-        token, _ = flask(["users", "token", crmo, "--name", "bench"], env)
         raw = floor_sql.Raw(engine, database.raw_target)
         try:
-            user_id = raw.value("SELECT id FROM users WHERE email = :email", email=crmo)
-            period = re.search(r"periods \S+ to (\d{4}-\d{2})", output).group(1)
-            with gunicorn("wsgi:app", env) as port, gunicorn("bench.floor_app:app", env) as fport:
-                app = Http(port)
-                app.login(crmo, "bench-password-2026")
-                ctx = Context(
-                    size=size,
-                    db=database,
-                    env=env,
-                    raw=raw,
-                    app=app,
-                    api=Http(port),
-                    floor=Http(fport),
-                    token=token.strip(),
-                    user_id=user_id,
-                    period=period,
-                    project_id=pick_project(raw),
-                    requests=args.requests,
-                    warmup=args.warmup,
-                )
-                at_l = size == "L"
+            ctx = Context(
+                size=size,
+                db=database,
+                env=env,
+                raw=raw,
+                period=re.search(r"periods \S+ to (\d{4}-\d{2})", output).group(1),
+                requests=args.requests,
+                warmup=args.warmup,
+                user_id=raw.value("SELECT id FROM users WHERE email = :email", email=crmo),
+            )
+            at_l = size == "L"
+            if "job" in wanted:
                 log(f"{size}/{engine}: measuring roi_snapshot")
                 figures += guarded(ctx, "roi_snapshot job", job_targets, ctx, at_l, args.job_repeat)
+            if "history" in wanted:
+                figures += guarded(
+                    ctx, "roi_snapshot history", measure_history, ctx, at_l, args, workdir
+                )
+            if wanted & {"export", "requests"}:
                 history(ctx, args.history, args.history_mode)
+            if "export" in wanted:
                 log(f"{size}/{engine}: measuring the export")
                 figures += guarded(
                     ctx,
@@ -693,9 +793,8 @@ def run_one(size: str, engine: str, args, workdir: Path) -> tuple[list[Figure], 
                     workdir,
                     args.export_repeat,
                 )
-                log(f"{size}/{engine}: measuring requests")
-                figures += guarded(ctx, "project requests", project_targets, ctx, at_l)
-                figures += guarded(ctx, "dashboard requests", dashboard_targets, ctx, at_l)
+            if "requests" in wanted:
+                figures += guarded(ctx, "requests", measure_requests, ctx, at_l, crmo)
         finally:
             raw.close()
     return figures, info
@@ -783,6 +882,21 @@ def main(argv: list[str] | None = None) -> int:
         default=3,
         help="runs of the XLSX export (and of its floor) to take the median of",
     )
+    parser.add_argument(
+        "--history-rounds",
+        type=int,
+        default=2,
+        help="turns of the history figure (each --job-repeat runs of both portfolios)",
+    )
+    parser.add_argument(
+        "--figures",
+        type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
+        default=list(FIGURES),
+        help=(
+            f"which figures to measure, comma-separated, of: {', '.join(FIGURES)} "
+            "(default: all; 'requests' are the project and dashboard pages)"
+        ),
+    )
     parser.add_argument("--markdown", type=Path, help="also write the table as markdown here")
     parser.add_argument(
         "--now",
@@ -792,8 +906,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.requests < 20:
         parser.error("--requests must be at least 20")
-    if args.job_repeat < 1 or args.export_repeat < 1:
-        parser.error("--job-repeat and --export-repeat must be at least 1")
+    if args.job_repeat < 1 or args.export_repeat < 1 or args.history_rounds < 1:
+        parser.error("--job-repeat, --export-repeat and --history-rounds must be at least 1")
+    unknown = sorted(set(args.figures) - set(FIGURES))
+    if unknown or not args.figures:
+        parser.error(f"--figures takes some of {', '.join(FIGURES)} (not {', '.join(unknown)})")
     sizes = ["S"] if args.size == "S" else ["S", "L"]
     engines = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     figures: list[Figure] = []

@@ -120,6 +120,9 @@ def settings(instance_path: Path) -> dict:
         "CRMPHASE_EXPORT_DIR": os.environ.get(
             "CRMPHASE_EXPORT_DIR", str(instance_path / "exports")
         ),
+        "CRMPHASE_IMPORT_DIR": os.environ.get(
+            "CRMPHASE_IMPORT_DIR", str(instance_path / "imports")
+        ),
         "MAIL_SMTP_HOST": os.environ.get("CRMPHASE_SMTP_HOST", ""),
         "MAIL_SMTP_PORT": int(os.environ.get("CRMPHASE_SMTP_PORT", "25")),
         "MAIL_SMTP_USER": os.environ.get("CRMPHASE_SMTP_USER", ""),

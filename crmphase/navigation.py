@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, request, url_for
@@ -60,19 +61,20 @@ def _url(endpoint: str, kwargs: dict) -> str:
     return url
 
 
-def _counts_statement(entries: tuple[NavEntry, ...]):
-    """One statement selecting each entry's count, remembered per app and set of entries."""
+def _counts_statement(entries: tuple[NavEntry, ...]) -> sa.Select[Any]:
+    """One statement selecting each counted entry's count, remembered per app and set of
+    entries."""
     statements = current_app.extensions.setdefault("crmphase_navigation_counts", {})
     key = tuple(entry.label for entry in entries)
     statement = statements.get(key)
     if statement is None:
         statement = statements[key] = sa.select(
-            *(entry.count().scalar_subquery() for entry in entries)
+            *(entry.count().scalar_subquery() for entry in entries if entry.count is not None)
         )
     return statement
 
 
-def navigation_for(user) -> list[dict]:
+def navigation_for(user: Any) -> list[dict[str, Any]]:
     """The main navigation of ``user``: the entries the policy lets them use, with counts."""
     shown = [
         entry

@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crmphase.errors import Conflict, ValidationFailed
 from crmphase.extensions import db
 
-SavedValues = Callable[[Any], dict]
+SavedValues = Callable[[Any], dict[str, Any]]
 
 EDIT_ADVICE = "your changes were not saved. Compare them with the saved values and apply them again"
 
@@ -38,7 +38,7 @@ def check_version(
             return None
         raise ValidationFailed.one("version", f"send the {what}'s version you edited")
     try:
-        expected = int(expected_version)  # type: ignore[call-overload]
+        expected: int = int(expected_version)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         raise ValidationFailed.one("version", "the version is a whole number") from None
     if expected != obj.version:

@@ -154,7 +154,9 @@ def init_app(app: Flask) -> None:
     if proxies > 0:
         # Behind a TLS-terminating proxy: the client's address (for login rate limits) and
         # https (for HSTS and secure cookies) come from the proxy's headers, and only then.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(InternalServerError, _internal_error)
     app.register_error_handler(sqlalchemy.exc.OperationalError, _database_unavailable)

@@ -41,7 +41,8 @@ def get_metadata():
     return target_db.metadata
 
 
-# Tables that other libraries own: APScheduler keeps its job store in the app database.
+# Tables that other libraries own: the APScheduler job store of installations from before
+# the one-tick scheduler (nothing reads it now; autogenerate must not drop it by surprise).
 FOREIGN_TABLES = {"apscheduler_jobs"}
 
 

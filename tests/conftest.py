@@ -20,11 +20,7 @@ pytest.register_assert_rewrite("tests.factories")
 
 from crmphase import create_app  # noqa: E402
 from crmphase.extensions import db as _db  # noqa: E402
-from tests.factories.apps import (  # noqa: E402
-    admin_url,
-    create_postgres_database,
-    drop_postgres_database,
-)
+from tests.factories.apps import admin_url, postgres_database  # noqa: E402
 from tests.factories.auth import PASSWORD, make_token  # noqa: E402
 
 pytest_plugins = [
@@ -69,12 +65,8 @@ def database_url(tmp_path_factory) -> Iterator[str]:
     pg = _postgres_url()
     if pg:
         _check_postgres(pg)
-        name = f"crmphase_test_{os.getpid()}_{secrets.token_hex(3)}"
-        url = create_postgres_database(pg, name)
-        try:
+        with postgres_database(pg, "crmphase_test") as url:
             yield url
-        finally:
-            drop_postgres_database(pg, name)
     else:
         path = tmp_path_factory.mktemp("db") / "crmphase-test.sqlite3"
         yield f"sqlite:///{path}"

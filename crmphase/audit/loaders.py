@@ -6,7 +6,7 @@ from sqlalchemy.orm import selectinload
 from crmphase.audit.models import Event
 
 
-def project_events_query(project_id: int, *, newest_first: bool = True):
+def project_events_query(project_id: int, *, newest_first: bool = True) -> sa.Select[Event]:
     """A project's events, in the order they happened (or newest first for pages)."""
     order = (Event.id.desc(),) if newest_first else (Event.id.asc(),)
     return (
@@ -20,7 +20,7 @@ def project_events_query(project_id: int, *, newest_first: bool = True):
 SECURITY_EVENT_PREFIXES = ("auth.", "token.", "user.")
 
 
-def security_events_query():
+def security_events_query() -> sa.Select[Event]:
     """Sign-in failures, token and user changes, newest first."""
     return (
         sa.select(Event)

@@ -45,7 +45,9 @@ def user_for_token(plain: str) -> User | None:
     """The active user owning this unrevoked token, or None."""
     if not plain or not plain.startswith(TOKEN_PREFIX):
         return None
-    user = db.session.scalar(_USER_OF_UNREVOKED_TOKEN, {"token_hash": token_digest(plain)})
+    user: User | None = db.session.scalar(
+        _USER_OF_UNREVOKED_TOKEN, {"token_hash": token_digest(plain)}
+    )
     if user is None or not user.active:
         return None
     return user
@@ -53,13 +55,13 @@ def user_for_token(plain: str) -> User | None:
 
 def get_token(token_id: int) -> ApiToken:
     """The token; 404 when there is none."""
-    token = db.session.get(ApiToken, token_id)
+    token: ApiToken | None = db.session.get(ApiToken, token_id)
     if token is None:
         raise NotFound(f"no token {token_id}")
     return token
 
 
-def token_query(*, user_id: int | None = None):
+def token_query(*, user_id: int | None = None) -> sa.Select[ApiToken]:
     """Tokens, newest first, with their owners; only ``user_id``'s when given."""
     query = (
         sa.select(ApiToken)
@@ -71,6 +73,6 @@ def token_query(*, user_id: int | None = None):
     return query
 
 
-def users_query():
+def users_query() -> sa.Select[User]:
     """Every user, by email."""
     return sa.select(User).order_by(User.email)

@@ -21,9 +21,10 @@ account_bp = Blueprint("account", __name__, url_prefix="/account")
 
 def _safe_next(target: str | None) -> str:
     # a local path only; browsers read "/\\host" as "//host", so no backslash either
-    local = target and target.startswith("/") and "//" not in target and "\\" not in target
-    if local and not urlsplit(target).netloc:
-        return target
+    if target is not None:
+        local = target.startswith("/") and "//" not in target and "\\" not in target
+        if local and not urlsplit(target).netloc:
+            return target
     return url_for("dashboard.index")
 
 

@@ -33,13 +33,21 @@ _S, _L = SIZES["S"], SIZES["L"]
     type=click.IntRange(min=1, max=240),
     help="How many months of history, ending with the last complete month.",
 )
+@click.option(
+    "--history-months",
+    type=click.IntRange(min=1, max=240),
+    help=(
+        "Keep the measurements, money and gate decisions of only the last N months: the "
+        "same portfolio with a shorter past (default: all of --months)."
+    ),
+)
 @click.option("--seed", type=int, default=1, show_default=True, help="The random seed.")
 @click.option(
     "--append",
     is_flag=True,
     help="Add the generated portfolio next to the programs already in the database.",
 )
-def bench_data_command(size, programs, projects, months, seed, append):
+def bench_data_command(size, programs, projects, months, history_months, seed, append):
     base = SIZES[size or "S"]
     programs = programs or base.programs
     projects = projects or base.projects
@@ -48,6 +56,8 @@ def bench_data_command(size, programs, projects, months, seed, append):
         raise click.BadParameter(
             "give at least as many projects as programs", param_hint="--projects"
         )
+    if history_months is not None and history_months > months:
+        raise click.BadParameter(f"at most --months ({months})", param_hint="--history-months")
     with click.progressbar(length=projects, label=f"Generating {projects} projects") as bar:
         try:
             result = generate_portfolio(
@@ -57,6 +67,7 @@ def bench_data_command(size, programs, projects, months, seed, append):
                 seed=seed,
                 append=append,
                 progress=bar.update,
+                history_months=history_months,
             )
         except PortfolioExists as exc:
             raise click.UsageError(str(exc)) from None

@@ -26,7 +26,8 @@ from crmphase.benchdata import catalog
 from crmphase.benchdata.bulk import BulkWriter, IdAllocator
 from crmphase.benchdata.timeline import Timeline, simulate_timeline
 from crmphase.extensions import db
-from crmphase.metrics.roi import Cadence, cadence_includes
+from crmphase.metrics.roi import Cadence
+from crmphase.metrics.rules import cadence_includes
 from crmphase.periods import Period, period_range
 from crmphase.phases.rules import DEFAULT_CRITERIA, Phase, add_months
 
@@ -81,12 +82,14 @@ class GeneratedPortfolio:
     password: str
     seconds: float
     emails: dict[str, str] = field(default_factory=dict)  # one login per role
+    records_from: Period | None = None  # the first month of records kept (history_months)
 
     def summary_lines(self) -> list[str]:
         rows = ", ".join(f"{name} {count:,}" for name, count in sorted(self.counts.items()))
         lines = [
             f"Generated periods {self.first_period} to {self.last_period} "
             f"(seed {self.seed}) in {self.seconds:.1f} s.",
+            *([f"Records kept from {self.records_from} on."] if self.records_from else []),
             f"Rows: {rows}.",
             f"Every generated user's password is: {self.password}",
         ]
@@ -120,12 +123,28 @@ def _weighted(rng: random.Random, pairs) -> str:
 class _Portfolio:
     """One generator run: the random source, the clock, the tables and the writer."""
 
-    def __init__(self, connection, rng: random.Random, months: int, chunk_size: int):
+    def __init__(
+        self,
+        connection,
+        rng: random.Random,
+        months: int,
+        chunk_size: int,
+        history_months: int | None = None,
+    ):
         self.rng = rng
         self.now = clock.now()
         self.today = clock.today()
         self.last_period = clock.last_complete_period()
         self.first_period = self.last_period.shift(-(months - 1))
+        # Records (measurements, money, gate decisions) dated before this are drawn but not
+        # written: the same portfolio with a shorter past (see generate_portfolio). Without
+        # history_months nothing is dated that early.
+        self.records_from = (
+            self.last_period.shift(-(history_months - 1))
+            if history_months
+            else self.first_period.shift(-24)
+        )
+        self.records_from_day = self.records_from.first_day
         extent = period_range(self.first_period.shift(-24), self.last_period.shift(48))
         self.period_texts = {p: str(p) for p in extent}
         self.last_days = {p: p.last_day for p in extent}
@@ -350,8 +369,10 @@ class _Portfolio:
         program = project["program"]
         for decision in timeline.decisions:
             decider = program["crmo_id"] if rng.random() < 0.15 else rng.choice(program["steering"])
-            review_id = self.ids.next(t["gate_reviews"])
             requested = decision.decided_at - timedelta(days=rng.randint(1, 10))
+            if decision.decided_at.date() < self.records_from_day:
+                continue
+            review_id = self.ids.next(t["gate_reviews"])
             self.writer.add(
                 t["gate_reviews"],
                 {
@@ -515,6 +536,9 @@ class _Portfolio:
                 value = max(0.0, value)
                 if kind.ceiling is not None:
                     value = min(value, kind.ceiling)
+                source = _weighted(rng, SOURCES)
+                if period < self.records_from:
+                    continue
                 self.writer.add_raw(
                     table,
                     MEASUREMENT_COLUMNS,
@@ -524,7 +548,7 @@ class _Portfolio:
                         self.period_texts[period],
                         f"{value:.2f}",
                         "",
-                        _weighted(rng, SOURCES),
+                        source,
                         owner,
                         recorded,
                     ),
@@ -540,6 +564,8 @@ class _Portfolio:
         category: str,
         recorded: str,
     ) -> None:
+        if period < self.records_from:
+            return
         self.writer.add_raw(
             self.t[table],
             MONEY_COLUMNS,
@@ -680,14 +706,22 @@ def generate_portfolio(
     append: bool = False,
     progress: Callable[[int], None] | None = None,
     chunk_size: int = 5000,
+    history_months: int | None = None,
 ) -> GeneratedPortfolio:
     """Write a generated portfolio into the app's database in one transaction.
 
     Raises :class:`PortfolioExists` when the database already has programs, unless
     ``append``. ``progress(n)`` is called as projects are generated.
+
+    ``history_months`` keeps the records (measurements, cost and benefit entries, gate
+    decisions with their reviews and events) of only the last that many months: the same
+    projects, positions, KPIs and last months as without it, with a shorter past (the
+    random draws are the same, the earlier records are not written).
     """
     if programs < 1 or projects < 1 or months < 1:
         raise ValueError("programs, projects and months must each be at least 1")
+    if history_months is not None and not 1 <= history_months <= months:
+        raise ValueError("history_months must be from 1 to months")
     started = _time.perf_counter()
     rng = random.Random(seed)
     db.session.remove()  # the writer's connection must be the only one holding a write lock
@@ -695,7 +729,7 @@ def generate_portfolio(
         existing = count_programs(connection)
         if existing and not append:
             raise PortfolioExists(existing)
-        run = _Portfolio(connection, rng, months, chunk_size)
+        run = _Portfolio(connection, rng, months, chunk_size, history_months)
         run.add_users("crmo", 1 + programs // 100)
         run.add_users("steering", max(4, programs // 3))
         run.add_users("manager", max(4, projects // 8))
@@ -718,6 +752,7 @@ def generate_portfolio(
         password=BENCH_PASSWORD,
         seconds=_time.perf_counter() - started,
         emails=dict(run.emails),
+        records_from=run.records_from if history_months else None,
     )
 
 

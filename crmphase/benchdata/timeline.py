@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from crmphase.metrics.tracking import PositionChange, position_history, tracked_periods
+from crmphase.metrics.rules import PositionChange, position_history, tracked_periods
 from crmphase.periods import Period, period_range
 from crmphase.phases.rules import (
     DecisionKind,

@@ -28,16 +28,10 @@ from crmphase.dashboard.rules import (
     review_overdue_cutoff,
 )
 from crmphase.extensions import db
-from crmphase.metrics.kpi_tally import KPI_STATUSES, attainment_rank, entry_status, kpi_entries
+from crmphase.metrics.loaders import row_to_totals, sum_source, totals_by_program, totals_columns
 from crmphase.metrics.models import Alert, RoiSnapshot
-from crmphase.metrics.portfolio import (
-    Totals,
-    row_to_totals,
-    sum_source,
-    totals_by_program,
-    totals_columns,
-)
 from crmphase.metrics.roi import Coverage, roi_pct
+from crmphase.metrics.rules import KPI_STATUSES, Totals, attainment_rank, entry_status, kpi_entries
 from crmphase.money import summed_money
 from crmphase.periods import Period, period_range
 from crmphase.phases.models import GateReview

@@ -6,14 +6,7 @@ components of the same name (other domains have their own ``Coverage``, ``Totals
 
 import marshmallow as ma
 
-from crmphase.api.fields import (
-    Money,
-    PageQuery,
-    PeriodField,
-    money_text,
-    page_schema,
-    text_or_none,
-)
+from crmphase.api.fields import Money, PageQuery, PeriodField, page_schema
 from crmphase.dashboard.rules import DEPARTMENTS
 
 F = ma.fields
@@ -214,52 +207,3 @@ class DashboardSchema(ma.Schema):
         _work_list(DashboardOverdueReviewSchema, "DashboardOverdueReviewList")
     )
     overruns = F.Nested(_work_list(DashboardOverrunSchema, "DashboardOverrunList"))
-
-    # The trends are most of what the dashboard dumps (a line of 24 points per program):
-    # written out by hand, the rest through marshmallow; a test keeps both equal.
-    FAST_FIELDS = ("coverage_trend", "money_trend", "roi_trend")
-
-    def dump(self, obj, *, many=None):
-        if many or (many is None and self.many) or not isinstance(obj, dict):
-            return super().dump(obj, many=many)
-        rest = {key: value for key, value in obj.items() if key not in self.FAST_FIELDS}
-        result = super().dump(rest)
-        if "coverage_trend" in obj:
-            result["coverage_trend"] = [_coverage_point(p) for p in obj["coverage_trend"]]
-        if "money_trend" in obj:
-            result["money_trend"] = [_money_point(p) for p in obj["money_trend"]]
-        if "roi_trend" in obj:
-            result["roi_trend"] = [_roi_series(s) for s in obj["roi_trend"]]
-        return result
-
-
-def _coverage_point(point: dict) -> dict:
-    return {
-        "period": text_or_none(point["period"]),
-        "measured": int(point["measured"]),
-        "due": int(point["due"]),
-        "percent": money_text(point["percent"]),
-    }
-
-
-def _money_point(point) -> dict:
-    return {
-        "period": text_or_none(point.period),
-        "projects": int(point.projects),
-        "actual_cost": money_text(point.actual_cost),
-        "actual_benefit": money_text(point.actual_benefit),
-        "plan_cost": money_text(point.plan_cost),
-        "plan_benefit": money_text(point.plan_benefit),
-    }
-
-
-def _roi_series(series: dict) -> dict:
-    program_id = series["program_id"]
-    return {
-        "program_id": None if program_id is None else int(program_id),
-        "name": text_or_none(series["name"]),
-        "points": [
-            {"period": text_or_none(point["period"]), "roi_pct": money_text(point["roi_pct"])}
-            for point in series["points"]
-        ],
-    }

@@ -9,7 +9,7 @@ from crmphase.dashboard import charts, loaders
 from crmphase.dashboard.rules import DEPARTMENTS, ParsedFilters, parse_filters
 from crmphase.errors import ValidationFailed
 from crmphase.extensions import db
-from crmphase.metrics.kpi_tally import KPI_STATUSES
+from crmphase.metrics.rules import KPI_STATUSES
 from crmphase.programs.models import DEPARTMENT_LABELS
 
 bp = Blueprint("dashboard", __name__)

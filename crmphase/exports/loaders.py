@@ -1,6 +1,6 @@
 """Every read of the monthly review, once per table.
 
-Portfolio and program figures come from :mod:`crmphase.metrics.portfolio` (the dashboard
+Portfolio and program figures come from :mod:`crmphase.metrics.loaders` (the dashboard
 reads the same functions) and project rows from the ROI snapshots, so the export, the
 dashboard and the snapshots agree. Detail tables are *generators* over streamed queries
 (``yield_per``): the writers consume them row by row, so a large portfolio never sits in
@@ -39,16 +39,16 @@ from crmphase.exports.rules import (
     window_start,
 )
 from crmphase.extensions import db
-from crmphase.metrics.models import Alert, BenefitEntry, CostEntry, Kpi, Measurement, RoiSnapshot
-from crmphase.metrics.portfolio import (
-    Totals,
+from crmphase.metrics.loaders import (
     portfolio_totals,
     row_to_totals,
     sum_source,
     totals_by_program,
     totals_columns,
 )
+from crmphase.metrics.models import Alert, BenefitEntry, CostEntry, Kpi, Measurement, RoiSnapshot
 from crmphase.metrics.roi import Coverage
+from crmphase.metrics.rules import Totals
 from crmphase.money import to_decimal
 from crmphase.periods import Period
 from crmphase.phases.models import GateDecision
@@ -581,6 +581,14 @@ def get_export(export_id: int) -> ExportFile:
     if row is None:
         raise NotFound(f"there is no export {export_id}")
     return row
+
+
+def builder_names(rows: list[ExportFile]) -> dict[int, str]:
+    """``{user id: name}`` of the people who built ``rows``, in one statement."""
+    ids = {row.created_by_id for row in rows if row.created_by_id}
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids))).all())
 
 
 def export_query(period: str | None = None):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from crmphase.periods import Period
 
 if TYPE_CHECKING:
-    from crmphase.metrics.portfolio import Totals
+    from crmphase.metrics.rules import Totals
 
 TREND_MONTHS = 12
 

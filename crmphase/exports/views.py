@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import tempfile
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, send_file, url_for
 
 from crmphase import clock
-from crmphase.auth.models import User
 from crmphase.auth.policy import Action, can, current_actor, permission_required
 from crmphase.errors import NotFound, ValidationFailed
 from crmphase.exports import loaders, services
@@ -26,8 +24,7 @@ add_nav(NavEntry("Exports", "exports.index", order=70, action=Action.EXPORT_READ
 
 def _page(form: ExportBuildForm, status: int = 200):
     page = db.paginate(loaders.export_query(), per_page=current_app.config["PER_PAGE"])
-    ids = {row.created_by_id for row in page.items if row.created_by_id}
-    users = dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids))).all())
+    users = loaders.builder_names(page.items)
     return render_template(
         "exports/index.html",
         page=page,

@@ -43,6 +43,8 @@ PERCENT_FORMAT = "0.00%"
 INT_FORMAT = "#,##0"
 NUMBER_FORMAT = "#,##0.######"
 
+PLAIN_TEXTS_KEPT = 4096
+
 # Charts are sized as the workbook has always drawn them: 16 cm by 8 cm.
 CHART_SIZE = {"width": 605, "height": 302}
 
@@ -53,6 +55,22 @@ CellWriter = Callable[[int, int, Any], object]
 # datetime is refused by XlsxWriter, so both take the general path.
 _NUMBER_TYPES = frozenset({int, float, Decimal})
 _DAY_TYPES = frozenset({Period, date})
+
+
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_DAY_SECONDS = 86400
+
+
+def excel_serial(value: date | datetime) -> float:
+    """The Excel serial (1900 date system) of a date or a naive datetime: days since
+    1899-12-30, with the time of day as a fraction. Excel counts a 29 February 1900 that
+    never was, so the days before 1 March 1900 are one less. What ``write_datetime``
+    stores, computed here so that a sheet's many repeated periods are converted once."""
+    moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+    delta = moment - _EXCEL_EPOCH
+    days = delta.days if delta.days >= 61 else delta.days - 1
+    seconds = delta.seconds + delta.microseconds / 1e6
+    return days + seconds / _DAY_SECONDS if seconds else float(days)
 
 
 def money_format(currency: str) -> str:
@@ -213,13 +231,22 @@ class SheetWriter:
         ws = self.ws
         if kind not in self.styles.number_formats:  # texts (and yes/no)
             write_string = ws.write_string
+            # Names, units, states and owners repeat from row to row: a text found plain
+            # once is not looked at again (the set is emptied now and then, so that a
+            # column of unique notes does not grow it without end).
+            plain: set[str] = set()
 
             def text(row, col, value):
+                if value in plain:
+                    return write_string(row, col, value)
                 if (
                     value.__class__ is str
                     and is_plain_text(value)
                     and not is_rich_text_markup(value)
                 ):
+                    if len(plain) >= PLAIN_TEXTS_KEPT:
+                        plain.clear()
+                    plain.add(value)
                     return write_string(row, col, value)
                 return general(row, col, value, kind)
 
@@ -231,26 +258,32 @@ class SheetWriter:
 
             def percent(row, col, value):
                 if value.__class__ is Decimal:
-                    return write_number(row, col, value / HUNDRED, style)
+                    return write_number(row, col, float(value / HUNDRED), style)
                 return general(row, col, value, kind)
 
             return percent
 
         if kind in (rules.DATE, rules.DATETIME, rules.PERIOD):
-            write_datetime = ws.write_datetime
+            serials: dict[Period | date, float] = {}  # a sheet repeats few periods and days
 
             def moment(row, col, value):
-                if value.__class__ is Period:
-                    return write_datetime(row, col, value.first_day, style)
-                if value.__class__ is date or (
-                    value.__class__ is datetime and value.tzinfo is None
-                ):
-                    return write_datetime(row, col, value, style)
+                if value.__class__ in _DAY_TYPES:
+                    serial = serials.get(value)
+                    if serial is None:
+                        day = value.first_day if value.__class__ is Period else value
+                        serial = serials[value] = excel_serial(day)
+                    return write_number(row, col, serial, style)
+                if value.__class__ is datetime and value.tzinfo is None:
+                    return write_number(row, col, excel_serial(value), style)
                 return general(row, col, value, kind)
 
             return moment
 
         def number(row, col, value):
+            if value.__class__ is Decimal:
+                # A double is all a cell holds; XlsxWriter would convert the Decimal
+                # twice to check it and then format it as a Decimal, which costs more.
+                return write_number(row, col, float(value), style)
             if value.__class__ in _NUMBER_TYPES:
                 return write_number(row, col, value, style)
             return general(row, col, value, kind)

@@ -11,7 +11,7 @@ from crmphase.integrations.models import CalendarFeed, Delivery, Webhook
 from crmphase.integrations.rules import ManagedReview, OwnedKpi, WaitingReview
 from crmphase.metrics.models import Kpi
 from crmphase.metrics.roi import Cadence
-from crmphase.metrics.tracking import TRACKED_PHASES
+from crmphase.metrics.rules import TRACKED_PHASES
 from crmphase.periods import Period
 from crmphase.phases.loaders import next_review_due
 from crmphase.phases.models import GateReview

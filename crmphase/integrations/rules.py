@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
-from crmphase.metrics.roi import Cadence, cadence_includes, grace_ends
+from crmphase.metrics.roi import Cadence
+from crmphase.metrics.rules import cadence_includes, grace_ends
 from crmphase.periods import Period
 
 EVENT_TYPES = (

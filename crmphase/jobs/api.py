@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from crmphase.api.fields import page_body
 from crmphase.auth.policy import Action, authorize, current_actor, permission_required
 from crmphase.extensions import db
-from crmphase.jobs import services
+from crmphase.jobs import loaders, services
 from crmphase.jobs.registry import all_jobs, get_job
 from crmphase.jobs.schemas import (
     JobRunPage,
@@ -52,7 +52,7 @@ class JobRuns(MethodView):
     def get(self, args, name):
         """The runs of a job, newest first (CRMO)."""
         job = get_job(name)
-        return page_body(_page(services.runs_query(job.name, args.get("outcome")), args))
+        return page_body(_page(loaders.runs_query(job.name, args.get("outcome")), args))
 
     @blp.arguments(JobRunRequest)
     @blp.response(201, JobRunResult)

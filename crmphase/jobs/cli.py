@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 
 import click
@@ -11,15 +10,17 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from crmphase.errors import DomainError
+from crmphase.extensions import db
+from crmphase.jobs.loaders import last_runs, runs_query
+from crmphase.jobs.registry import all_jobs
+from crmphase.jobs.scheduler import TICK_SECONDS, SchedulerService, run_scheduler
+from crmphase.jobs.services import run_job
 
 jobs_cli = AppGroup("jobs", help="List, run and inspect the scheduled jobs.")
 
 
 @jobs_cli.command("list", help="The jobs, their schedules and their last runs.")
 def list_command():
-    from crmphase.jobs.registry import all_jobs
-    from crmphase.jobs.services import last_runs
-
     last = last_runs()
     for job in all_jobs():
         run = last.get(job.name)
@@ -36,8 +37,6 @@ def list_command():
     "YYYY-MM-DD for measurement_check (default: today).",
 )
 def run_command(name, period):
-    from crmphase.jobs.services import run_job
-
     try:
         result = run_job(name, period, trigger="cli")
     except DomainError as exc:
@@ -52,9 +51,6 @@ def run_command(name, period):
 @click.argument("name", required=False)
 @click.option("--limit", default=20, show_default=True, help="How many runs to show.")
 def runs_command(name, limit):
-    from crmphase.extensions import db
-    from crmphase.jobs.services import runs_query
-
     for run in db.session.scalars(runs_query(name).limit(limit)):
         took = (
             f"{(run.finished_at - run.started_at).total_seconds():.1f}s" if run.finished_at else ""
@@ -71,13 +67,15 @@ def runs_command(name, limit):
 @with_appcontext
 @click.option("--once", is_flag=True, help="Run a single tick and exit (cron-style, tests).")
 @click.option(
-    "--tick-seconds", default=15, show_default=True, help="How often to renew the lock and check."
+    "--tick-seconds",
+    default=TICK_SECONDS,
+    show_default=True,
+    help="How often to renew the lock and run what is due.",
 )
 def scheduler_command(once, tick_seconds):
-    from crmphase.jobs.scheduler import SchedulerService, build_scheduler
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("apscheduler.executors.tick").setLevel(logging.WARNING)  # every 15 s
+    # APScheduler logs each run of the tick at INFO, every 15 s; its errors still show.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     service = SchedulerService(current_app._get_current_object())
     if once:
         report = service.tick()
@@ -88,19 +86,9 @@ def scheduler_command(once, tick_seconds):
             click.echo(f"waiting {job} {key}: {why}")
         service.release()
         return
-    scheduler = build_scheduler(service, tick_seconds=tick_seconds)
-
-    def _stop(signum, _frame):
-        scheduler.shutdown(wait=False)
-
-    signal.signal(signal.SIGTERM, _stop)
     click.echo(f"scheduler {service.lock.holder} starting (tick every {tick_seconds}s)")
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        service.release()
+    received = run_scheduler(service, tick_seconds=tick_seconds)
+    click.echo(f"scheduler {service.lock.holder} stopped on {received.name}; lock released")
 
 
 def init_app(app: Flask) -> None:

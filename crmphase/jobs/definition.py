@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from apscheduler.triggers.cron import CronTrigger
+
+from crmphase import clock
 from crmphase.errors import FieldError, ValidationFailed
 from crmphase.periods import Period, PeriodError
 
@@ -37,8 +40,6 @@ class JobContext:
     @property
     def today(self) -> date:
         """The day the job judges "today" by: the run's day, or the clock's for months."""
-        from crmphase import clock
-
         return self.day if self.day is not None else clock.today()
 
 
@@ -66,8 +67,6 @@ class JobDefinition:
 
     def parse_period(self, text: str | None) -> str:
         """Validate a period given by a person; return its stored key (422 on a bad one)."""
-        from crmphase import clock
-
         text = (text or "").strip()
         if self.cadence == MONTHLY:
             if not text:
@@ -105,15 +104,15 @@ class JobDefinition:
         return day.isoformat()
 
     def context(self, key: str, **kwargs) -> JobContext:
+        """What the job function gets for the period ``key`` (``kwargs``: the run's facts)."""
         if self.cadence == MONTHLY:
             return JobContext(self.name, Period.parse(key), None, key, **kwargs)
         return JobContext(self.name, None, date.fromisoformat(key), key, **kwargs)
 
     # --- schedule --------------------------------------------------------------------------
 
-    def trigger(self, tz):
-        from apscheduler.triggers.cron import CronTrigger
-
+    def trigger(self, tz) -> CronTrigger:
+        """The job's schedule as an APScheduler cron trigger in the timezone ``tz``."""
         return CronTrigger(timezone=tz, **self.cron)
 
     def fire_time(self, key: str, tz) -> datetime:

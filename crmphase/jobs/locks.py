@@ -47,6 +47,7 @@ def wall_clock() -> datetime:
 
 
 def holder_name() -> str:
+    """This process's name in the lock: host, pid and a random tail."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
@@ -108,6 +109,8 @@ class LeaseLock:
         return True
 
     def release(self) -> None:
+        """Delete the lease row if this process holds it, so that a standby takes over at
+        once (a failure leaves it to expire)."""
         if not self.held:
             return
         try:
@@ -117,8 +120,9 @@ class LeaseLock:
                 )
             )
             db.session.commit()
-        except OperationalError:
+        except OperationalError as exc:
             db.session.rollback()
+            log.warning("scheduler lease not released (it expires by itself): %s", exc)
         self.held = False
 
 
@@ -134,6 +138,7 @@ class AdvisoryLock:
         self.lease = LeaseLock(self.holder, now=now)
 
     def acquire(self) -> bool:
+        """Take the advisory lock, or check that its connection still holds it."""
         try:
             if self.connection is None:
                 self.connection = self.engine.connect().execution_options(
@@ -184,6 +189,7 @@ class AdvisoryLock:
             self.connection = None
 
     def release(self) -> None:
+        """Unlock, close the lock's connection and delete the lease row."""
         if self.connection is not None and self.held:
             with contextlib.suppress(sa.exc.DBAPIError):
                 self.connection.execute(
@@ -206,4 +212,5 @@ def lock_for_database(holder: str | None = None):
 
 
 def current_holder() -> SchedulerLock | None:
+    """The lease row: who holds the scheduler lock and when it was last heard from."""
     return db.session.get(SchedulerLock, LOCK_NAME)

@@ -1,41 +1,65 @@
 """The scheduler: one process (``flask --app crmphase scheduler``), never the web workers.
 
-:class:`SchedulerService` holds the logic and is driven by an injected clock in tests:
-``tick()`` = take or renew the lock → if active, run every due period that has not
-succeeded (catch-up after downtime, oldest first; failed runs retried with back-off) →
-deliver pending mail → drain the queues of the ``every_tick`` jobs (webhook
-delivery). :func:`run_scheduler` wires it to APScheduler 3: a ``tick`` every
-15 seconds in memory, and the cron jobs of the job table in a job store in the
-application database (added only while this process holds the lock), coalesced, with a
-misfire grace of hours.
+One mechanism. APScheduler 3 runs one job, the *tick*, every 15 seconds, in memory. A tick
+takes or renews the scheduler lock (:mod:`crmphase.jobs.locks`: a PostgreSQL advisory
+lock, a lease row on SQLite); in the one process that holds it, it runs every (job, period)
+the schedule owes and that has not succeeded, oldest period first, then mails the pending
+notifications and drains the queues of the ``every_tick`` jobs (webhook delivery). When a
+period is owed is APScheduler's too: each job's ``cron`` is a ``CronTrigger``
+(:meth:`~crmphase.jobs.definition.JobDefinition.fire_time`).
+
+Why the tick stays and the cron jobs in a database job store went (the first version had
+both, and every cron fire found that the tick had already done its work):
+
+- the tick is needed anyway: it keeps the lock (the lease's heartbeat) and lets a standby
+  take over, which a cron job cannot;
+- what is owed is decided from the run table, the record of what succeeded, by one function
+  (:func:`due_runs`): catch-up after downtime of any length, retries of failed runs with
+  back-off, and a month's snapshot before its review. A cron job fires once per period and
+  knows none of that; its coalescing and hours of misfire grace repeated a part of it;
+- APScheduler 3 does not support a persistent job store shared by several scheduler
+  processes, so the active one had to add it when it won the lock and drop it when it lost.
+
+The price: a job starts up to one tick (15 s) after its cron time.
+
+Stopping (SIGTERM from systemd or a container stop, SIGINT from Ctrl-C): see
+:func:`run_scheduler`.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask, current_app, has_app_context
 
 from crmphase import clock
 from crmphase.extensions import db
-from crmphase.jobs import services
+from crmphase.jobs import loaders, services
 from crmphase.jobs.definition import MONTHLY, JobDefinition
+from crmphase.jobs.locks import lock_for_database
 from crmphase.jobs.registry import all_jobs
+from crmphase.notifications.services import deliver_pending
 from crmphase.periods import Period
+from crmphase.programs.models import Project
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 15
-MISFIRE_GRACE_SECONDS = 6 * 3600
-JOBSTORE = "database"
+TICK_JOB_ID = "crmphase.tick"
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
 
 
 @dataclass
 class TickReport:
+    """What one tick did: whether this process held the lock, what it ran, what waits."""
+
     active: bool
     ran: list[tuple[str, str, str]] = field(default_factory=list)  # (job, period, outcome)
     waiting: list[tuple[str, str, str]] = field(default_factory=list)  # (job, period, why)
@@ -44,8 +68,6 @@ class TickReport:
 
 def earliest_project_period() -> Period | None:
     """The month the first project was created in (local time), if any."""
-    from crmphase.programs.models import Project
-
     first = db.session.scalar(sa.select(sa.func.min(Project.created_at)))
     if first is None:
         return None
@@ -54,19 +76,21 @@ def earliest_project_period() -> Period | None:
     return Period.of(first.astimezone(clock.timezone()).date())
 
 
-def due_runs(now: datetime, only: str | None = None) -> list[tuple[JobDefinition, str]]:
+def due_runs(now: datetime) -> list[tuple[JobDefinition, str]]:
     """Every (job, period) the schedule owes at ``now`` and that has not succeeded,
     oldest period first (a month's snapshot before its review export)."""
     tz = clock.timezone()
     earliest = earliest_project_period()
-    jobs = [j for j in all_jobs() if not j.every_tick and (only is None or j.name == only)]
-    order = {job.name: index for index, job in enumerate(all_jobs())}
+    jobs = all_jobs()
+    order = {job.name: index for index, job in enumerate(jobs)}
     owed: list[tuple[JobDefinition, str]] = []
     for job in jobs:
+        if job.every_tick:
+            continue  # a queue, drained by every tick (SchedulerService._drain_queues)
         if job.cadence == MONTHLY and earliest is None:
             continue  # no project yet: nothing to snapshot or review
         keys = job.due_keys(now, tz, earliest if job.cadence == MONTHLY else None)
-        runs = services.runs_by_key(job.name, keys)
+        runs = loaders.runs_by_key(job.name, keys)
         for key in keys:
             run = runs.get(key)
             if run is not None and run.outcome == "succeeded":
@@ -77,24 +101,21 @@ def due_runs(now: datetime, only: str | None = None) -> list[tuple[JobDefinition
 
 
 class SchedulerService:
-    """What a scheduler process does, one tick at a time."""
+    """What a scheduler process does, one tick at a time (tests drive it with a clock)."""
 
     def __init__(self, app: Flask, lock=None, *, holder: str | None = None):
         self.app = app
         self.holder = holder
         self._lock = lock
+        self.active = False  # whether this process held the lock at its last tick
 
     @property
     def lock(self):
+        """The scheduler lock, made for the application database on first use."""
         if self._lock is None:
-            from crmphase.jobs.locks import lock_for_database
-
-            self._lock = lock_for_database(self.holder)
+            with self._context():
+                self._lock = lock_for_database(self.holder)
         return self._lock
-
-    @property
-    def active(self) -> bool:
-        return bool(self._lock is not None and self._lock.held)
 
     def _context(self):
         """An app context, unless this app's is already pushed (the CLI, tests)."""
@@ -103,9 +124,11 @@ class SchedulerService:
         return self.app.app_context()
 
     def tick(self) -> TickReport:
-        """Take or renew the lock; when active, run what is due and deliver mail."""
+        """Take or renew the lock; when active, run what is due, deliver mail and drain
+        the queues of the ``every_tick`` jobs (webhook delivery)."""
         with self._context():
-            if not self.lock.acquire():
+            self.active = self.lock.acquire()
+            if not self.active:
                 return TickReport(active=False)
             report = TickReport(active=True)
             self._run_due(report)
@@ -113,19 +136,26 @@ class SchedulerService:
             self._drain_queues()
             return report
 
-    def run_scheduled(self, name: str) -> TickReport:
-        """What a cron trigger calls: run the job's due periods if this process is active."""
-        if not self.active:  # the tick keeps the lock; this thread only reads the flag
-            return TickReport(active=False)
-        with self._context():
-            report = TickReport(active=True)
-            self._run_due(report, only=name)
-            return report
+    def scheduled_tick(self) -> None:
+        """What APScheduler runs every tick: :meth:`tick`, which must never stop the
+        scheduler, and a log line when this process becomes active or a standby."""
+        was_active = self.active
+        try:
+            report = self.tick()
+        except Exception:
+            log.exception("scheduler tick failed")
+            return
+        if report.active and not was_active:
+            log.info("this scheduler is active (%s)", self.lock.holder)
+        elif was_active and not report.active:
+            log.warning("this scheduler lost the lock and is a standby now")
+        for job, key, outcome in report.ran:
+            log.info("ran %s %s: %s", job, key, outcome)
 
-    def _run_due(self, report: TickReport, only: str | None = None) -> None:
+    def _run_due(self, report: TickReport) -> None:
         now = clock.now()
-        for job, key in due_runs(now, only=only):
-            existing = services.find_run(job.name, key)
+        for job, key in due_runs(now):
+            existing = loaders.find_run(job.name, key)
             trigger = "schedule"
             if existing is not None:
                 if existing.outcome == "running":
@@ -143,7 +173,7 @@ class SchedulerService:
             missing = [
                 r
                 for r in job.requires
-                if (run := services.find_run(r, key)) is None or run.outcome != "succeeded"
+                if (run := loaders.find_run(r, key)) is None or run.outcome != "succeeded"
             ]
             if missing:
                 report.waiting.append((job.name, key, f"waits for {', '.join(missing)}"))
@@ -163,8 +193,6 @@ class SchedulerService:
                 report.ran.append((job.name, key, result.run.outcome))
 
     def _deliver(self) -> dict:
-        from crmphase.notifications.services import deliver_pending
-
         try:
             return deliver_pending()
         except Exception:
@@ -173,7 +201,7 @@ class SchedulerService:
             return {}
 
     def _drain_queues(self) -> None:
-        """Call every job that drains a queue (``every_tick``), outside the job table."""
+        """Call every job that drains a queue (``every_tick``), outside the run table."""
         for job in all_jobs():
             if not job.every_tick or not self.lock.held:
                 continue
@@ -184,93 +212,52 @@ class SchedulerService:
                 log.exception("draining %s failed", job.name)
 
     def release(self) -> None:
+        """Give the lock up (on a clean stop), so that a standby takes over at once."""
         with self._context():
             if self._lock is not None:
                 self._lock.release()
 
 
-# --- APScheduler wiring ------------------------------------------------------------------
-
-_service: SchedulerService | None = None
-_jobstore_added = False
-
-
-def fire_scheduled_job(name: str) -> None:
-    """The cron jobs' target (a textual reference, so it survives in the job store)."""
-    if _service is not None:
-        _service.run_scheduled(name)
-
-
-def _tick_and_manage_jobstore(scheduler) -> None:
-    global _jobstore_added
-    service = _service
-    if service is None:
-        return
-    was_active = _jobstore_added
-    try:
-        report = service.tick()
-    except Exception:
-        log.exception("scheduler tick failed")
-        return
-    if report.active and not was_active:
-        _add_cron_jobs(scheduler, service.app)
-        _jobstore_added = True
-        log.info("this scheduler is active (%s)", service.lock.holder)
-    elif not report.active and was_active:
-        scheduler.remove_jobstore(JOBSTORE, shutdown=True)
-        _jobstore_added = False
-        log.warning("this scheduler lost the lock and is a standby now")
-    for job, key, outcome in report.ran:
-        log.info("ran %s %s: %s", job, key, outcome)
-
-
-def _add_cron_jobs(scheduler, app: Flask) -> None:
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-
-    with app.app_context():
-        engine = db.engine
-    scheduler.add_jobstore(SQLAlchemyJobStore(engine=engine), JOBSTORE)
-    tz = clock.timezone()
-    for job in all_jobs():
-        if job.every_tick:
-            continue  # drained by the tick itself
-        scheduler.add_job(
-            "crmphase.jobs.scheduler:fire_scheduled_job",
-            trigger=job.trigger(tz),
-            args=[job.name],
-            id=job.name,
-            name=job.title,
-            jobstore=JOBSTORE,
-            replace_existing=True,
-            coalesce=True,
-            misfire_grace_time=MISFIRE_GRACE_SECONDS,
-            max_instances=1,
-        )
-
-
 def build_scheduler(
-    service: SchedulerService, *, tick_seconds: int = TICK_SECONDS, scheduler_class=None
-):
-    """A BlockingScheduler (tests pass another class) whose tick manages the lock and the
-    database job store."""
-    from apscheduler.executors.pool import ThreadPoolExecutor
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
-    global _service, _jobstore_added
-    _service, _jobstore_added = service, False
-    scheduler = (scheduler_class or BlockingScheduler)(
-        timezone=clock.timezone(),
-        executors={"default": ThreadPoolExecutor(1), "tick": ThreadPoolExecutor(1)},
-        job_defaults={"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
+    service: SchedulerService, *, tick_seconds: int = TICK_SECONDS
+) -> BackgroundScheduler:
+    """An APScheduler with one job in memory: ``service``'s tick every ``tick_seconds``,
+    the first at once. Late ticks (a long job ran) are coalesced into one."""
+    scheduler = BackgroundScheduler(
+        timezone=clock.timezone(), executors={"default": ThreadPoolExecutor(1)}
     )
     scheduler.add_job(
-        _tick_and_manage_jobstore,
+        service.scheduled_tick,
         "interval",
         seconds=tick_seconds,
-        args=[scheduler],
-        id="crmphase.tick",
-        executor="tick",
+        id=TICK_JOB_ID,
+        name="tick",
         next_run_time=datetime.now(UTC),
+        coalesce=True,
         max_instances=1,
+        misfire_grace_time=None,
     )
     return scheduler
+
+
+def run_scheduler(service: SchedulerService, *, tick_seconds: int = TICK_SECONDS) -> signal.Signals:
+    """Tick until SIGTERM or SIGINT; then stop, release the lock and return the signal.
+
+    The stop signals are blocked in every thread (APScheduler's start after this) and
+    taken here with ``sigwait``, so no signal handler runs in the middle of APScheduler's
+    code (the first version called ``shutdown()`` from one, which raised
+    ``SchedulerNotRunningError`` when a signal came early or twice), and a second signal
+    cannot cut the stop short. A tick that is running a job finishes it first: the job is
+    one transaction, so a SIGKILL instead would only roll it back. The signals stay
+    blocked: the process is ending.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    scheduler = build_scheduler(service, tick_seconds=tick_seconds)
+    scheduler.start()
+    try:
+        received = signal.Signals(signal.sigwait(STOP_SIGNALS))
+        log.info("%s received: stopping after the running tick", received.name)
+    finally:
+        scheduler.shutdown(wait=True)
+        service.release()
+    return received

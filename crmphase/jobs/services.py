@@ -20,11 +20,13 @@ from sqlalchemy.exc import IntegrityError
 
 from crmphase import clock, config
 from crmphase.audit.services import record_event
-from crmphase.errors import Conflict, NotFound
+from crmphase.errors import Conflict
 from crmphase.extensions import db
 from crmphase.jobs.definition import JobDefinition
+from crmphase.jobs.loaders import find_run
 from crmphase.jobs.models import JobAttempt, JobRun
 from crmphase.jobs.registry import get_job
+from crmphase.notifications.services import deliver_pending
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,10 @@ class RunResult:
 
 
 @dataclass(frozen=True)
-class _Claim:
+class RunClaim:
+    """A run this runner owns: its row and attempt, and the attempt number the
+    compare-and-swap of the outcome checks (another runner that takes over bumps it)."""
+
     run_id: int
     attempt_id: int
     attempts: int
@@ -65,19 +70,6 @@ class _Claim:
         """The start plus the real time the work took: a clock fixed by CRMPHASE_NOW
         still shows how long a run took."""
         return self.started_at + timedelta(seconds=time.monotonic() - started_monotonic)
-
-
-def find_run(job_name: str, key: str) -> JobRun | None:
-    return db.session.scalar(
-        sa.select(JobRun).where(JobRun.job_name == job_name, JobRun.period == key)
-    )
-
-
-def get_run(run_id: int) -> JobRun:
-    run = db.session.get(JobRun, run_id) if 0 < run_id < 2**31 else None
-    if run is None:
-        raise NotFound(f"no job run {run_id}")
-    return run
 
 
 def retry_due_at(run: JobRun) -> datetime:
@@ -114,10 +106,8 @@ def run_job(
         if run is None:
             raise Conflict(claim)
         return RunResult(run, False, claim)
-    _execute(job, key, claim, trigger, actor)
+    execute_claim(job, key, claim, trigger, actor)
     if deliver:
-        from crmphase.notifications.services import deliver_pending
-
         try:
             deliver_pending()
         except Exception:  # mail must never turn a finished run into an error
@@ -164,7 +154,7 @@ def _claim(job: JobDefinition, key: str, trigger: str, actor, *, rerun_allowed: 
         )
         db.session.add(attempt)
         db.session.flush()
-        claim = _Claim(run.id, attempt.id, 1, None, 0, now)
+        claim = RunClaim(run.id, attempt.id, 1, None, 0, now)
         db.session.commit()
         return claim
     except IntegrityError:
@@ -209,13 +199,15 @@ def _claim(job: JobDefinition, key: str, trigger: str, actor, *, rerun_allowed: 
     )
     db.session.add(attempt)
     db.session.flush()
-    claim = _Claim(run.id, attempt.id, attempts + 1, previous, rows, now)
+    claim = RunClaim(run.id, attempt.id, attempts + 1, previous, rows, now)
     db.session.commit()
     db.session.expire_all()
     return claim
 
 
-def _execute(job: JobDefinition, key: str, claim: _Claim, trigger: str, actor) -> None:
+def execute_claim(job: JobDefinition, key: str, claim: RunClaim, trigger: str, actor) -> None:
+    """Run the job for the claimed period in one transaction and record the outcome, unless
+    another runner has taken the run over meanwhile (then the work is rolled back)."""
     rerun = claim.previous_outcome == "succeeded"
     context = job.context(
         key,
@@ -262,7 +254,7 @@ class _Superseded(Exception):
     pass
 
 
-def _finish(claim: _Claim, outcome: str, rows: int, error: str, finished: datetime) -> bool:
+def _finish(claim: RunClaim, outcome: str, rows: int, error: str, finished: datetime) -> bool:
     """Set the run's outcome if we still own it (compare-and-swap on ``attempts``)."""
     result = db.session.execute(
         sa.update(JobRun)
@@ -283,7 +275,7 @@ def _finish(claim: _Claim, outcome: str, rows: int, error: str, finished: dateti
     return result.rowcount == 1
 
 
-def _record_failure(claim: _Claim, error: str, finished: datetime) -> None:
+def _record_failure(claim: RunClaim, error: str, finished: datetime) -> None:
     try:
         _finish(claim, "failed", 0, error, finished)
         db.session.commit()
@@ -292,7 +284,7 @@ def _record_failure(claim: _Claim, error: str, finished: datetime) -> None:
         log.exception("could not record the failure of run %s", claim.run_id)
 
 
-def _record_attempt_failure(claim: _Claim, error: str) -> None:
+def _record_attempt_failure(claim: RunClaim, error: str) -> None:
     try:
         db.session.execute(
             sa.update(JobAttempt)
@@ -311,51 +303,3 @@ def _error_text(exc: BaseException) -> str:
     head = f"{type(exc).__name__}: {exc}"
     trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-4))
     return (head + "\n\n" + trace)[:ERROR_LIMIT]
-
-
-# --- queries for pages, the API and the CLI ------------------------------------------------
-
-
-def runs_query(job_name: str | None = None, outcome: str | None = None):
-    query = sa.select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc())
-    if job_name:
-        query = query.where(JobRun.job_name == job_name)
-    if outcome:
-        query = query.where(JobRun.outcome == outcome)
-    return query
-
-
-def last_runs() -> dict[str, JobRun]:
-    """The most recently started run of each job."""
-    latest = (
-        sa.select(JobRun.job_name, sa.func.max(JobRun.id).label("id"))
-        .group_by(JobRun.job_name)
-        .subquery()
-    )
-    rows = db.session.scalars(sa.select(JobRun).join(latest, latest.c.id == JobRun.id))
-    return {run.job_name: run for run in rows}
-
-
-def succeeded_keys(job_name: str, keys: list[str]) -> set[str]:
-    if not keys:
-        return set()
-    return set(
-        db.session.scalars(
-            sa.select(JobRun.period).where(
-                JobRun.job_name == job_name,
-                JobRun.period.in_(keys),
-                JobRun.outcome == "succeeded",
-            )
-        )
-    )
-
-
-def runs_by_key(job_name: str, keys: list[str]) -> dict[str, JobRun]:
-    if not keys:
-        return {}
-    return {
-        run.period: run
-        for run in db.session.scalars(
-            sa.select(JobRun).where(JobRun.job_name == job_name, JobRun.period.in_(keys))
-        )
-    }

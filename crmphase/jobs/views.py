@@ -6,12 +6,12 @@ from crmphase.auth.policy import Action, can, current_actor, permission_required
 from crmphase.errors import DomainError, ValidationFailed
 from crmphase.extensions import db
 from crmphase.forms import apply_errors, choices
-from crmphase.jobs import services
+from crmphase.jobs import loaders, services
 from crmphase.jobs.forms import RunJobForm
 from crmphase.jobs.locks import configured_lease_seconds, current_holder, wall_clock
 from crmphase.jobs.registry import all_jobs
 from crmphase.navigation import NavEntry, add_nav
-from crmphase.notifications.queries import delivery_summary
+from crmphase.notifications.loaders import delivery_summary
 
 bp = Blueprint("jobs", __name__)
 
@@ -24,14 +24,14 @@ def _run_form() -> RunJobForm:
 
 def _job_page(form: RunJobForm, status: int = 200):
     page = db.paginate(
-        services.runs_query(request.args.get("job") or None, request.args.get("outcome") or None),
+        loaders.runs_query(request.args.get("job") or None, request.args.get("outcome") or None),
         per_page=current_app.config["PER_PAGE"],
     )
     holder = current_holder()
     return render_template(
         "jobs/index.html",
         jobs=all_jobs(),
-        last=services.last_runs(),
+        last=loaders.last_runs(),
         page=page,
         form=form,
         holder=holder,
@@ -78,7 +78,7 @@ def run():
 @bp.route("/jobs/runs/<int:run_id>")
 @permission_required(Action.JOB_READ)
 def run_detail(run_id):
-    return render_template("jobs/run.html", run=services.get_run(run_id))
+    return render_template("jobs/run.html", run=loaders.get_run(run_id))
 
 
 add_nav(NavEntry("Jobs", "jobs.index", order=80, action=Action.JOB_READ))

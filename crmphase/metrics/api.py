@@ -15,7 +15,6 @@ from crmphase.auth.policy import Action, authorize, current_actor, permission_re
 from crmphase.errors import NotFound
 from crmphase.extensions import db
 from crmphase.metrics import imports, loaders, services
-from crmphase.metrics.figures import load_figures
 from crmphase.metrics.schemas import (
     AlertPage,
     AlertQuery,
@@ -65,7 +64,7 @@ class ProjectKpis(MethodView):
     @blp.response(200, KpiSchema(many=True))
     def get(self, project_id):
         """The project's KPIs (benefit objectives), by name, each with its revisions."""
-        return services.kpis_of(get_project(project_id).id)
+        return loaders.kpis_of(get_project(project_id).id)
 
     @blp.arguments(KpiSchema)
     @blp.response(201, KpiSchema)
@@ -83,14 +82,14 @@ class KpiItem(MethodView):
     @blp.response(200, KpiSchema)
     def get(self, kpi_id):
         """One KPI with its revisions."""
-        return services.get_kpi(kpi_id)
+        return loaders.get_kpi(kpi_id)
 
     @blp.arguments(KpiUpdateSchema)
     @blp.response(200, KpiSchema)
     def patch(self, data, kpi_id):
         """Change a KPI. Send its version; after strategize, moving baseline or target
         needs a ``reason`` and keeps the earlier values as a revision."""
-        kpi = services.get_kpi(kpi_id)
+        kpi = loaders.get_kpi(kpi_id)
         authorize(Action.KPI_EDIT, kpi)
         version, reason = data.pop("version"), data.pop("reason", None)
         return services.update_kpi(current_actor(), kpi, data, version, reason)
@@ -104,7 +103,7 @@ class KpiMeasurements(MethodView):
     def get(self, kpi_id):
         """Every current measurement of the KPI, oldest period first, with the earlier
         values each correction replaced."""
-        return services.measurements_of([services.get_kpi(kpi_id).id])
+        return loaders.measurements_of([loaders.get_kpi(kpi_id).id])
 
 
 @blp.route("/kpis/<int:kpi_id>/measurements/<period>")
@@ -117,7 +116,7 @@ class KpiMeasurement(MethodView):
     def put(self, data, kpi_id, period):
         """Enter or correct the value for a period (YYYY-MM, not in the future). A
         correction keeps the earlier value as a revision."""
-        kpi = services.get_kpi(kpi_id)
+        kpi = loaders.get_kpi(kpi_id)
         authorize(Action.MEASUREMENT_RECORD, kpi)
         measurement, created = services.record_measurement(
             current_actor(), kpi, period, data["value"], data.get("note"), source="api"
@@ -133,7 +132,7 @@ def _page(query, args):
 
 def _money_list(project_id, args, what):
     project = get_project(project_id)
-    return _page(services.money_entries(project.id, what, args.get("kind")), args)
+    return _page(loaders.money_entries(project.id, what, args.get("kind")), args)
 
 
 @blp.route("/projects/<int:project_id>/costs")
@@ -175,7 +174,7 @@ class ProjectBenefits(MethodView):
 
 
 def _correct(what, entry_id, data):
-    entry = services.get_money_entry(what, entry_id)
+    entry = loaders.get_money_entry(what, entry_id)
     authorize(Action.MONEY_EDIT, entry)
     return services.correct_money_entry(current_actor(), entry, what, data)
 
@@ -187,7 +186,7 @@ class CostItem(MethodView):
     @blp.response(200, CostEntrySchema)
     def get(self, entry_id):
         """One cost entry."""
-        return services.get_money_entry("cost", entry_id)
+        return loaders.get_money_entry("cost", entry_id)
 
     @blp.arguments(MoneyEntryUpdateSchema)
     @blp.response(200, CostEntrySchema)
@@ -203,7 +202,7 @@ class BenefitItem(MethodView):
     @blp.response(200, MoneyEntrySchema)
     def get(self, entry_id):
         """One benefit entry."""
-        return services.get_money_entry("benefit", entry_id)
+        return loaders.get_money_entry("benefit", entry_id)
 
     @blp.arguments(MoneyEntryUpdateSchema)
     @blp.response(200, MoneyEntrySchema)
@@ -223,7 +222,7 @@ class ProjectRoi(MethodView):
         and from actual entries, with the variance, the KPIs and the coverage."""
         period = args.get("period") or clock.last_complete_period()
         # load_figures reads the project anyway: no separate query to tell a 404
-        figures = load_figures([project_id], period).get(project_id)
+        figures = loaders.load_figures([project_id], period).get(project_id)
         if figures is None:
             raise NotFound(f"no project {project_id}")
         return figures
@@ -244,7 +243,7 @@ class MeasurementImport(MethodView):
     def post(self, files):
         """Import measurements from a CSV file: all rows or none."""
         try:
-            return imports.import_measurements(current_actor(), files["file"].read())
+            return services.import_measurements(current_actor(), files["file"].read())
         except imports.MeasurementImportError as exc:
             return problem(
                 422,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from crmphase.metrics.figures import KpiInput
+from crmphase.metrics.rules import KpiInput
 from crmphase.periods import Period
 
 ACTUAL_COLOUR = "#1f5fbf"

@@ -7,14 +7,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from crmphase import clock
 from crmphase.auth.models import User
 from crmphase.database import UTCDateTime, enum_check
 from crmphase.extensions import db
-from crmphase.metrics.kpi_tally import tally_kpis
 from crmphase.metrics.roi import Cadence, Direction, EntryKind
+from crmphase.metrics.rules import tally_kpis
 
 if TYPE_CHECKING:
     from crmphase.programs.models import Project
@@ -301,8 +301,8 @@ class SnapshotTotals(db.Model):
 
     The dashboard's totals, trends and per-program table read these instead of summing
     every snapshot of up to 24 periods, so their cost does not grow with the portfolio.
-    :func:`refresh_snapshot_totals` rewrites a period's rows from its snapshots; it runs
-    after every flush that adds, changes or deletes a snapshot (see the listener below).
+    :func:`crmphase.metrics.services.refresh_snapshot_totals` rewrites a period's rows from
+    its snapshots, in the transaction that writes them.
     """
 
     __tablename__ = "roi_snapshot_totals"
@@ -336,63 +336,6 @@ class SnapshotTotals(db.Model):
     def __repr__(self) -> str:
         key = self.program_id or self.department or ""
         return f"<SnapshotTotals {self.period} {self.scope} {key}>".replace(" >", ">")
-
-
-def refresh_snapshot_totals(connection, periods) -> None:
-    """Rewrite the :class:`SnapshotTotals` of ``periods`` from their snapshots: three
-    ``INSERT ... SELECT`` per period (the portfolio, per program, per department)."""
-    totals, snapshots = SnapshotTotals.__table__, RoiSnapshot.__table__
-    sums = [
-        sa.func.count(snapshots.c.id),
-        sa.func.coalesce(sa.func.sum(sa.case((snapshots.c.measured, 1), else_=0)), 0),
-        *(sa.func.coalesce(sa.func.sum(snapshots.c[name]), 0) for name in SUMMED_MONEY),
-        *(sa.func.coalesce(sa.func.sum(snapshots.c[name]), 0) for name in SUMMED_COUNTS),
-    ]
-    targets = ["period", "scope", "program_id", "department", "projects", "measured_projects"]
-    targets += [*SUMMED_MONEY, *SUMMED_COUNTS]
-    for period in sorted(set(periods)):
-        connection.execute(sa.delete(totals).where(totals.c.period == period))
-        of_period = snapshots.c.period == period
-        for scope, program, department, group in (
-            ("portfolio", sa.null(), sa.null(), (snapshots.c.period,)),
-            ("program", snapshots.c.program_id, sa.null(), (snapshots.c.program_id,)),
-            ("department", sa.null(), snapshots.c.department, (snapshots.c.department,)),
-        ):
-            select = (
-                sa.select(
-                    sa.literal(period, PERIOD),
-                    sa.literal(scope, sa.String(10)),
-                    sa.cast(program, sa.Integer),
-                    sa.cast(department, sa.String(16)),
-                    *sums,
-                )
-                .where(of_period)
-                .group_by(*group)
-            )
-            connection.execute(totals.insert().from_select(targets, select))
-
-
-_PERIODS_TO_REFRESH = "crmphase_snapshot_periods_to_refresh"
-
-
-@sa.event.listens_for(Session, "before_flush")
-def _note_snapshot_periods(session, _flush_context, _instances) -> None:
-    """The months whose snapshots this flush adds, changes or deletes (read before the
-    flush, while a deleted snapshot's row is still there to load an expired month from)."""
-    periods = session.info.setdefault(_PERIODS_TO_REFRESH, set())
-    for instance in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(instance, RoiSnapshot):
-            periods.add(instance.period)
-            history = sa.inspect(instance).attrs.period.history
-            periods.update(p for p in history.deleted or () if p)
-
-
-@sa.event.listens_for(Session, "after_flush")
-def _refresh_totals_after_flush(session, _flush_context) -> None:
-    """Keep each month's totals in step with its snapshots, in the same transaction."""
-    periods = session.info.pop(_PERIODS_TO_REFRESH, None)
-    if periods:
-        refresh_snapshot_totals(session.connection(), periods)
 
 
 class Alert(db.Model):

@@ -1,21 +1,21 @@
-"""Benefit, ROI and KPI measurement math (SPEC §4), as plain functions.
+"""Benefit, ROI and KPI measurement math (SPEC §4), as plain functions: cumulative sums,
+net benefit, ROI %, NPV, payback, attainment, expected progress, KPI status, coverage.
 
-Pure: plain values in (dataclasses, ``Decimal``, ``date``, :class:`Period`), results out. No
-Flask, no database, no clock — callers pass "today" and say which periods a project was tracked.
+Pure: plain values in (dataclasses, ``Decimal``, :class:`Period`), results out. No Flask, no
+database, no clock. When a KPI is due or missing is in :mod:`crmphase.metrics.rules`.
 """
 
 from __future__ import annotations
 
 import decimal
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
 from crmphase.money import parse_decimal, round_half_up
-from crmphase.periods import Period, period_range
+from crmphase.periods import Period
 
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
@@ -73,14 +73,25 @@ class RoiFigures:
     payback_period: Period | None
 
 
-def _relevant(entries: Iterable[MoneyEntry], period: Period, kind: EntryKind) -> list[MoneyEntry]:
-    return [e for e in entries if e.kind == kind and e.period <= period]
+def amounts_by_period(
+    entries: Iterable[MoneyEntry], period: Period, kind: EntryKind
+) -> dict[Period, Decimal]:
+    """The total of each period's ``kind`` amounts, for ``period`` and earlier: what every
+    money figure is computed from."""
+    totals: dict[Period, Decimal] = {}
+    for entry in entries:
+        if entry.kind == kind and entry.period <= period:
+            totals[entry.period] = totals.get(entry.period, Decimal(0)) + entry.amount
+    return totals
+
+
+def _total(by_period: Mapping[Period, Decimal]) -> Decimal:
+    return round_half_up(sum(by_period.values(), Decimal(0)))
 
 
 def cumulative(entries: Iterable[MoneyEntry], period: Period, kind: EntryKind) -> Decimal:
     """Sum of the ``kind`` amounts booked for ``period`` or earlier, in cents."""
-    total = sum((e.amount for e in _relevant(entries, period, kind)), Decimal(0))
-    return round_half_up(total)
+    return _total(amounts_by_period(entries, period, kind))
 
 
 def cumulative_cost(costs: Iterable[MoneyEntry], period: Period, kind: EntryKind) -> Decimal:
@@ -116,8 +127,7 @@ def payback_period(
     push the cumulative benefit back below the cost.
     """
     return _payback_of(
-        _amounts_by_period(_relevant(costs, period, kind)),
-        _amounts_by_period(_relevant(benefits, period, kind)),
+        amounts_by_period(costs, period, kind), amounts_by_period(benefits, period, kind)
     )
 
 
@@ -137,8 +147,8 @@ def npv(
     """
     _check_discount_rate(discount_rate)
     return _npv_of(
-        _amounts_by_period(_relevant(costs, period, kind)),
-        _amounts_by_period(_relevant(benefits, period, kind)),
+        amounts_by_period(costs, period, kind),
+        amounts_by_period(benefits, period, kind),
         discount_rate,
     )
 
@@ -154,57 +164,6 @@ def _discount_factor(growth: Decimal, months: int) -> Decimal:
     with decimal.localcontext() as ctx:
         ctx.prec = _NPV_PRECISION
         return growth ** (Decimal(months) / 12)
-
-
-@dataclass
-class _KindSums:
-    """One kind's entries up to P, summed as the figures need them: the running total in
-    entry order and the total of each period in first-seen order (the same additions, in
-    the same order, as :func:`cumulative` and :func:`_amounts_by_period` make)."""
-
-    total: Decimal
-    by_period: dict[Period, Decimal]
-
-
-def _kind_sums(
-    entries: Iterable[MoneyEntry], period: Period, kinds: tuple[EntryKind, ...]
-) -> dict[EntryKind, _KindSums]:
-    """:class:`_KindSums` of each of ``kinds``, in one pass over ``entries``."""
-    sums = {kind: _KindSums(Decimal(0), {}) for kind in kinds}
-    for entry in entries:
-        kind_sums = sums.get(entry.kind)
-        if kind_sums is None or entry.period > period:
-            continue
-        amount = entry.amount
-        kind_sums.total += amount
-        by_period = kind_sums.by_period
-        by_period[entry.period] = by_period.get(entry.period, Decimal(0)) + amount
-    return sums
-
-
-def _figures_from_sums(
-    period: Period,
-    kind: EntryKind,
-    costs: _KindSums,
-    benefits: _KindSums,
-    discount_rate: Decimal,
-) -> RoiFigures:
-    """:func:`roi_figures` from one kind's sums; each figure is computed exactly as
-    :func:`cumulative`, :func:`roi_pct`, :func:`npv` and :func:`payback_period` do."""
-    _check_discount_rate(discount_rate)
-    cost = round_half_up(costs.total)
-    benefit = round_half_up(benefits.total)
-    net = net_benefit(benefit, cost)
-    return RoiFigures(
-        period=period,
-        kind=kind,
-        cumulative_cost=cost,
-        cumulative_benefit=benefit,
-        net_benefit=net,
-        roi_pct=roi_pct(net, cost),
-        npv=_npv_of(costs.by_period, benefits.by_period, discount_rate),
-        payback_period=_payback_of(costs.by_period, benefits.by_period),
-    )
 
 
 def _npv_of(
@@ -259,13 +218,20 @@ def roi_figures(
     Entries of the other kind and entries after ``period`` are ignored, so adding a later
     entry never changes the figures of an earlier period.
     """
-    kinds = (kind,)
-    return _figures_from_sums(
-        period,
-        kind,
-        _kind_sums(costs, period, kinds)[kind],
-        _kind_sums(benefits, period, kinds)[kind],
-        discount_rate,
+    cost_by_period = amounts_by_period(costs, period, kind)
+    benefit_by_period = amounts_by_period(benefits, period, kind)
+    _check_discount_rate(discount_rate)
+    cost, benefit = _total(cost_by_period), _total(benefit_by_period)
+    net = net_benefit(benefit, cost)
+    return RoiFigures(
+        period=period,
+        kind=kind,
+        cumulative_cost=cost,
+        cumulative_benefit=benefit,
+        net_benefit=net,
+        roi_pct=roi_pct(net, cost),
+        npv=_npv_of(cost_by_period, benefit_by_period, discount_rate),
+        payback_period=_payback_of(cost_by_period, benefit_by_period),
     )
 
 
@@ -276,12 +242,10 @@ def roi_pair(
     discount_rate: Decimal,
 ) -> dict[EntryKind, RoiFigures]:
     """The figures twice: from ``plan`` entries (the business case) and from ``actual`` ones."""
-    kinds = (EntryKind.PLAN, EntryKind.ACTUAL)
-    cost_sums = _kind_sums(costs, period, kinds)
-    benefit_sums = _kind_sums(benefits, period, kinds)
+    costs, benefits = list(costs), list(benefits)
     return {
-        kind: _figures_from_sums(period, kind, cost_sums[kind], benefit_sums[kind], discount_rate)
-        for kind in kinds
+        kind: roi_figures(costs, benefits, period, kind=kind, discount_rate=discount_rate)
+        for kind in (EntryKind.PLAN, EntryKind.ACTUAL)
     }
 
 
@@ -300,13 +264,6 @@ def variance(plan: RoiFigures, actual: RoiFigures) -> dict[str, Decimal | None]:
         planned, happened = getattr(plan, name), getattr(actual, name)
         result[name] = None if planned is None or happened is None else happened - planned
     return result
-
-
-def _amounts_by_period(entries: Iterable[MoneyEntry]) -> dict[Period, Decimal]:
-    totals: dict[Period, Decimal] = {}
-    for entry in entries:
-        totals[entry.period] = totals.get(entry.period, Decimal(0)) + entry.amount
-    return totals
 
 
 # --------------------------------------------------------------------------- KPIs
@@ -399,66 +356,6 @@ def kpi_progress(
         expected=expected,
         status=kpi_status(achieved, expected),
     )
-
-
-# --------------------------------------------------------------------------- due and missing
-
-Tracked = Callable[[Period], bool]
-"""Answers "was the KPI's project active and in execute or manage during this period?".
-
-The caller knows the project's phase history; a set of periods works as ``periods.__contains__``.
-"""
-
-
-def cadence_includes(cadence: Cadence, period: Period) -> bool:
-    """Monthly KPIs are measured every month, quarterly ones in March, June, Sept. and Dec."""
-    return cadence == Cadence.MONTHLY or period.is_quarter_end
-
-
-def is_due(kpi: KpiTarget, period: Period, tracked: Tracked) -> bool:
-    """Whether a measurement of ``kpi`` is due for ``period`` (SPEC §4)."""
-    return (
-        period >= kpi.baseline_period and cadence_includes(kpi.cadence, period) and tracked(period)
-    )
-
-
-def due_periods(kpi: KpiTarget, first: Period, last: Period, tracked: Tracked) -> list[Period]:
-    """The periods from ``first`` to ``last`` (inclusive) in which ``kpi`` is due."""
-    start = max(first, kpi.baseline_period)
-    return [p for p in period_range(start, last) if is_due(kpi, p, tracked)]
-
-
-def grace_ends(period: Period, grace_days: int) -> date:
-    """The last day on which a measurement for ``period`` is still on time.
-
-    That is ``grace_days`` days after the period's last day; from the next day on, an
-    unmeasured due period is missing.
-    """
-    if grace_days < 0:
-        raise ValueError("grace days cannot be negative")
-    return period.last_day + timedelta(days=grace_days)
-
-
-def is_missing(period: Period, measured: bool, today: date, grace_days: int, due: bool) -> bool:
-    """Due, unmeasured, and ``today`` is after :func:`grace_ends`."""
-    return due and not measured and today > grace_ends(period, grace_days)
-
-
-def missing_periods(
-    kpi: KpiTarget,
-    measured_periods: set[Period] | frozenset[Period],
-    today: date,
-    grace_days: int,
-    tracked: Tracked,
-    first: Period | None = None,
-) -> list[Period]:
-    """Every period from ``first`` (default: the baseline period) whose measurement is missing."""
-    start = kpi.baseline_period if first is None else first
-    return [
-        p
-        for p in due_periods(kpi, start, Period.of(today), tracked)
-        if is_missing(p, p in measured_periods, today, grace_days, due=True)
-    ]
 
 
 # --------------------------------------------------------------------------- coverage

@@ -1,7 +1,5 @@
 """JSON shapes of KPIs, measurements, money entries, the ROI figures, snapshots and alerts."""
 
-from decimal import Decimal
-
 import marshmallow as ma
 
 from crmphase.api.fields import (
@@ -9,10 +7,7 @@ from crmphase.api.fields import (
     Money,
     PageQuery,
     PeriodField,
-    measured_text,
-    money_text,
     page_schema,
-    text_or_none,
 )
 from crmphase.metrics.models import ALERT_KINDS, COST_CATEGORIES, SNAPSHOT_STATUSES
 from crmphase.metrics.roi import Cadence, Direction, EntryKind, KpiStatus
@@ -220,81 +215,6 @@ class ProjectFiguresSchema(ma.Schema):
     measured = ma.fields.Boolean()
     coverage = ma.fields.Nested(CoverageSchema)
     kpis = ma.fields.List(ma.fields.Nested(KpiFiguresSchema))
-
-    def dump(self, obj, *, many=None):
-        """The fields above, written out by hand for one :class:`ProjectFigures`.
-
-        The ROI endpoint and the project pages dump one of these per request, and
-        marshmallow's generic walk over ~300 fields was a tenth of the request. Anything
-        else (``many``, another object) takes the generic path; a test keeps both equal.
-        """
-        from crmphase.metrics.figures import ProjectFigures
-
-        if many or (many is None and self.many) or type(obj) is not ProjectFigures:
-            return super().dump(obj, many=many)
-        return dump_project_figures(obj)
-
-
-def _decimal_text(value) -> str | None:
-    """As :func:`DecimalText` dumps (``ma.fields.Decimal(as_string=True)``)."""
-    return None if value is None else format(Decimal(str(value)), "f")
-
-
-def _dump_roi(figures) -> dict:
-    return {
-        "cumulative_cost": money_text(figures.cumulative_cost),
-        "cumulative_benefit": money_text(figures.cumulative_benefit),
-        "net_benefit": money_text(figures.net_benefit),
-        "roi_pct": _decimal_text(figures.roi_pct),
-        "npv": money_text(figures.npv),
-        "payback_period": text_or_none(figures.payback_period),
-    }
-
-
-def _dump_kpi(kpi) -> dict:
-    return {
-        "kpi_id": int(kpi.kpi_id),
-        "name": text_or_none(kpi.name),
-        "unit": text_or_none(kpi.unit),
-        "direction": text_or_none(kpi.direction),
-        "baseline_value": measured_text(kpi.baseline_value),
-        "target_value": measured_text(kpi.target_value),
-        "target_period": text_or_none(kpi.target_period),
-        "latest": measured_text(kpi.latest),
-        "attainment": _decimal_text(kpi.attainment),
-        "expected": _decimal_text(kpi.expected),
-        "status": text_or_none(kpi.status),
-    }
-
-
-def dump_project_figures(figures) -> dict:
-    """What :class:`ProjectFiguresSchema` dumps for one ``ProjectFigures``, field by field."""
-    variance = figures.variance
-    coverage = figures.coverage
-    return {
-        "project_id": int(figures.project_id),
-        "period": text_or_none(figures.period),
-        "actual": _dump_roi(figures.actual),
-        "plan": _dump_roi(figures.plan),
-        "variance": {
-            "cumulative_cost": money_text(variance.get("cumulative_cost")),
-            "cumulative_benefit": money_text(variance.get("cumulative_benefit")),
-            "net_benefit": _decimal_text(variance.get("net_benefit")),
-            "roi_pct": _decimal_text(variance.get("roi_pct")),
-            "npv": _decimal_text(variance.get("npv")),
-        },
-        "kpi_attainment": _decimal_text(figures.kpi_attainment),
-        "status": text_or_none(figures.status),
-        "due_count": int(figures.due_count),
-        "measured_count": int(figures.measured_count),
-        "measured": bool(figures.measured),
-        "coverage": {
-            "due": int(coverage.due),
-            "measured": int(coverage.measured),
-            "percent": _decimal_text(coverage.percent),
-        },
-        "kpis": [_dump_kpi(kpi) for kpi in figures.kpis],
-    }
 
 
 class ImportResultSchema(ma.Schema):

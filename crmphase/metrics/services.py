@@ -1,38 +1,60 @@
-"""Changing KPIs, measurements and money entries. Each call is one transaction.
+"""Every write of the metrics domain: KPIs, measurements, money entries, the CSV import,
+the monthly ROI snapshots with their stored totals, the alerts and their reminders.
 
-Every service validates its input itself (pages, the API and the CSV import share it),
-writes an audit event inside the transaction, and commits. Authorization is the caller's
-job (``authorize(Action..., obj)``), except for the CSV import, which checks every row.
+A page's or the API's call is one transaction: it validates, writes, records its audit event
+and commits. A job's call (:func:`write_roi_snapshots`, :func:`check_measurements`) writes
+inside the job run's transaction, which the runner commits with the run's outcome.
+
+Every service validates its input itself (pages, the API and the CSV import share it).
+Authorization is the caller's job (``authorize(Action..., obj)``), except for the CSV
+import, which checks every row.
 """
 
 from __future__ import annotations
 
+import secrets
+import time
+from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from crmphase import clock
 from crmphase.audit.services import changed_fields, record_event
 from crmphase.auth.models import User
+from crmphase.auth.policy import Action, explain_refusal
 from crmphase.auth.roles import Role
-from crmphase.errors import Conflict, FieldErrors, NotFound
+from crmphase.errors import Conflict, FieldErrors
 from crmphase.extensions import db
-from crmphase.integrations.services import announce_alerts_resolved, announce_measurement
+from crmphase.integrations.services import (
+    announce_alerts,
+    announce_alerts_resolved,
+    announce_measurement,
+    announce_snapshots,
+)
+from crmphase.metrics import imports, loaders, rules
 from crmphase.metrics.models import (
     COST_CATEGORIES,
     MEASUREMENT_SOURCES,
+    PERIOD,
+    SUMMED_COUNTS,
+    SUMMED_MONEY,
     Alert,
-    BenefitEntry,
-    CostEntry,
     Kpi,
     KpiRevision,
     Measurement,
     MeasurementRevision,
+    RoiSnapshot,
+    SnapshotTotals,
 )
 from crmphase.metrics.roi import Cadence, Direction, EntryKind
-from crmphase.money import AmountError, parse_decimal, parse_money
+from crmphase.money import AmountError, parse_money
+from crmphase.notifications.services import Draft, app_link, queue
 from crmphase.periods import Period, PeriodError
 from crmphase.phases.rules import Phase
 from crmphase.programs.models import Project
@@ -51,10 +73,6 @@ KPI_FIELDS = (
 )
 # Moving these after strategize needs a reason and leaves a revision (SPEC §2).
 COMMITMENT_FIELDS = ("baseline_value", "baseline_period", "target_value", "target_period")
-VALUE_PLACES = 6
-MAX_VALUE = Decimal(10) ** 14
-MAX_NOTE = 2000
-MONEY_KINDS = {"cost": CostEntry, "benefit": BenefitEntry}
 MONEY_FIELDS = ("period", "kind", "amount", "category", "note")
 
 
@@ -84,14 +102,10 @@ def parse_period(value, errors: FieldErrors, field: str, *, future_allowed: bool
 def parse_value(value, errors: FieldErrors, field: str) -> Decimal | None:
     """A measured value: a finite number with at most 6 decimal places."""
     try:
-        number = parse_decimal(value, max_places=VALUE_PLACES)
+        return rules.measured_value(value)
     except AmountError as exc:
         errors.add(field, str(exc))
         return None
-    if abs(number) >= MAX_VALUE:
-        errors.add(field, "the value is too large (at most 14 digits before the point)")
-        return None
-    return number
 
 
 def parse_amount(value, errors: FieldErrors, field: str) -> Decimal | None:
@@ -117,28 +131,6 @@ def _text(value, errors: FieldErrors, field: str, limit: int) -> str:
 
 
 # --------------------------------------------------------------------------- KPIs
-
-
-def get_kpi(kpi_id: int) -> Kpi:
-    kpi = db.session.get(Kpi, kpi_id)
-    if kpi is None:
-        raise NotFound(f"no KPI {kpi_id}")
-    return kpi
-
-
-def kpis_of(project_id: int) -> list[Kpi]:
-    """A project's KPIs by name, with owners loaded."""
-    return list(
-        db.session.scalars(
-            sa.select(Kpi)
-            .where(Kpi.project_id == project_id)
-            .options(
-                selectinload(Kpi.owner),
-                selectinload(Kpi.revisions).selectinload(KpiRevision.revised_by),
-            )
-            .order_by(Kpi.name, Kpi.id)
-        )
-    )
 
 
 def kpi_values(kpi: Kpi) -> dict:
@@ -239,7 +231,7 @@ def update_kpi(
     merged = {**before, **{k: v for k, v in data.items() if k in KPI_FIELDS}}
     errors = FieldErrors()
     clean = _check_kpi(merged, errors, project, kpi)
-    reason = _text(reason, errors, "reason", MAX_NOTE)
+    reason = _text(reason, errors, "reason", rules.MAX_NOTE)
     needs_revision = not errors.errors and revision_needed(project, before, clean)
     if needs_revision and not reason:
         errors.add(
@@ -280,29 +272,11 @@ def update_kpi(
 # --------------------------------------------------------------------------- measurements
 
 
-def measurements_of(kpi_ids) -> list[Measurement]:
-    """Current measurements of the KPIs, oldest period first, with their revisions."""
-    ids = list(kpi_ids)
-    if not ids:
-        return []
-    return list(
-        db.session.scalars(
-            sa.select(Measurement)
-            .where(Measurement.kpi_id.in_(ids))
-            .options(
-                selectinload(Measurement.revisions).selectinload(MeasurementRevision.recorded_by),
-                selectinload(Measurement.recorded_by),
-            )
-            .order_by(Measurement.kpi_id, Measurement.period)
-        )
-    )
-
-
 def check_measurement(kpi: Kpi, period, value, note, errors: FieldErrors, prefix: str = ""):
     """Validated ``(period, value, note)`` of a measurement; field errors go to ``errors``."""
     parsed_period = parse_period(period, errors, prefix + "period", future_allowed=False)
     number = parse_value(value, errors, prefix + "value")
-    text = _text(note, errors, prefix + "note", MAX_NOTE)
+    text = _text(note, errors, prefix + "note", rules.MAX_NOTE)
     return parsed_period, number, text
 
 
@@ -327,13 +301,7 @@ def apply_measurement(
     written).
     """
     project = kpi.project
-    measurement = existing
-    if existing is _LOOK_IT_UP:
-        measurement = db.session.scalar(
-            sa.select(Measurement).where(
-                Measurement.kpi_id == kpi.id, Measurement.period == str(period)
-            )
-        )
+    measurement = loaders.measurement_of(kpi.id, period) if existing is _LOOK_IT_UP else existing
     now = clock.now()
     actor_id = getattr(actor, "id", None)
     if measurement is None:
@@ -442,32 +410,6 @@ def record_measurement(
 # --------------------------------------------------------------------------- money
 
 
-def money_model(what: str):
-    try:
-        return MONEY_KINDS[what]
-    except KeyError:
-        raise ValueError(f"money entries are 'cost' or 'benefit', not {what!r}") from None
-
-
-def get_money_entry(what: str, entry_id: int):
-    entry = db.session.get(money_model(what), entry_id)
-    if entry is None:
-        raise NotFound(f"no {what} entry {entry_id}")
-    return entry
-
-
-def money_entries(project_id: int, what: str, kind: str | None = None, *, newest_first=False):
-    """A query of the project's cost or benefit entries, by period then kind and id."""
-    model = money_model(what)
-    order = (model.period, model.kind, model.id)
-    if newest_first:
-        order = (model.period.desc(), model.kind, model.id.desc())
-    query = sa.select(model).where(model.project_id == project_id).order_by(*order)
-    if kind:
-        query = query.where(model.kind == kind)
-    return query
-
-
 def money_values(entry) -> dict:
     return {name: getattr(entry, name) for name in MONEY_FIELDS}
 
@@ -490,13 +432,13 @@ def _check_money(what: str, data: dict, errors: FieldErrors) -> dict:
         clean["category"] = category
     else:
         clean["category"] = _text(data.get("category"), errors, "category", 40)
-    clean["note"] = _text(data.get("note"), errors, "note", MAX_NOTE)
+    clean["note"] = _text(data.get("note"), errors, "note", rules.MAX_NOTE)
     return clean
 
 
 def add_money_entry(actor, project: Project, what: str, data: dict):
     """Book a plan or actual cost or benefit for a period."""
-    model = money_model(what)
+    model = loaders.money_model(what)
     errors = FieldErrors()
     clean = _check_money(what, data, errors)
     errors.raise_if_any()
@@ -544,29 +486,391 @@ def correct_money_entry(actor, entry, what: str, data: dict):
     return entry
 
 
-def money_corrections(project_id: int) -> dict[tuple[str, int], int]:
-    """How often each entry was corrected: ``{(what, entry_id): count}``."""
-    from crmphase.audit.models import Event
+# --------------------------------------------------------------------------- snapshots
 
-    rows = db.session.execute(
-        sa.select(Event.subject_type, Event.subject_id, sa.func.count())
-        .where(
-            Event.project_id == project_id,
-            Event.action.in_(("cost.corrected", "benefit.corrected")),
+
+def write_roi_snapshots(period: Period, *, actor=None) -> int:
+    """Insert or update the snapshot of every eligible project for ``period``, and the
+    period's stored totals with them, inside the caller's transaction (a job run commits
+    it with its outcome). Returns the number of snapshots written.
+
+    On a rerun each existing row is updated in place, ``recomputed_count`` goes up, and a
+    project event records what changed; one event records the run's counts.
+    """
+    subjects = loaders.snapshot_subjects(period)
+    if not subjects:
+        return 0
+    ids = [s.id for s in subjects]
+    figures = loaders.load_figures(ids, period)
+    existing = loaders.snapshots_of(period, ids)
+    now = clock.now()
+    written = recomputed = 0
+    for subject in subjects:
+        project_figures = figures.get(subject.id)
+        if project_figures is None:
+            continue
+        values = rules.snapshot_values(subject, project_figures)
+        snapshot = existing.get(subject.id)
+        if snapshot is None:
+            db.session.add(
+                RoiSnapshot(project_id=subject.id, period=str(period), computed_at=now, **values)
+            )
+        else:
+            changed = rules.changed_columns(snapshot, values)
+            if changed:
+                record_event(
+                    actor,
+                    "snapshot.recomputed",
+                    "roi_snapshot",
+                    snapshot.id,
+                    before={"period": str(period), **{k: getattr(snapshot, k) for k in changed}},
+                    after={"period": str(period), **{k: values[k] for k in changed}},
+                    project_id=subject.id,
+                    program_id=subject.program_id,
+                )
+            for key, value in values.items():
+                setattr(snapshot, key, value)
+            snapshot.computed_at = now
+            snapshot.recomputed_count = (snapshot.recomputed_count or 0) + 1
+            recomputed += 1
+        written += 1
+    record_event(
+        actor,
+        "snapshots.written",
+        "roi_snapshot",
+        None,
+        after={"period": str(period), "written": written, "recomputed": recomputed},
+    )
+    db.session.flush()
+    refresh_snapshot_totals([str(period)])
+    announce_snapshots(str(period), written)
+    return written
+
+
+def refresh_snapshot_totals(periods: Iterable[str]) -> None:
+    """Rewrite the :class:`SnapshotTotals` of ``periods`` from their snapshots, inside the
+    current transaction: three ``INSERT ... SELECT`` per period (the portfolio, per program,
+    per department). Every code that writes snapshots calls it for the periods it wrote."""
+    db.session.flush()
+    connection = db.session.connection()
+    totals, snapshots = SnapshotTotals.__table__, RoiSnapshot.__table__
+    sums = [
+        sa.func.count(snapshots.c.id),
+        sa.func.coalesce(sa.func.sum(sa.case((snapshots.c.measured, 1), else_=0)), 0),
+        *(sa.func.coalesce(sa.func.sum(snapshots.c[name]), 0) for name in SUMMED_MONEY),
+        *(sa.func.coalesce(sa.func.sum(snapshots.c[name]), 0) for name in SUMMED_COUNTS),
+    ]
+    targets = ["period", "scope", "program_id", "department", "projects", "measured_projects"]
+    targets += [*SUMMED_MONEY, *SUMMED_COUNTS]
+    for period in sorted(set(periods)):
+        connection.execute(sa.delete(totals).where(totals.c.period == period))
+        of_period = snapshots.c.period == period
+        for scope, program, department, group in (
+            ("portfolio", sa.null(), sa.null(), (snapshots.c.period,)),
+            ("program", snapshots.c.program_id, sa.null(), (snapshots.c.program_id,)),
+            ("department", sa.null(), snapshots.c.department, (snapshots.c.department,)),
+        ):
+            select = (
+                sa.select(
+                    sa.literal(period, PERIOD),
+                    sa.literal(scope, sa.String(10)),
+                    sa.cast(program, sa.Integer),
+                    sa.cast(department, sa.String(16)),
+                    *sums,
+                )
+                .where(of_period)
+                .group_by(*group)
+            )
+            connection.execute(totals.insert().from_select(targets, select))
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+def check_measurements(today: date) -> int:
+    """Bring the alerts up to date for ``today`` and queue its reminders, inside the
+    caller's transaction (the ``measurement_check`` run). Returns the rows written."""
+    current = Period.of(today)
+    projects = loaders.watched_projects()
+    ids = [p.id for p in projects]
+    tracking = loaders.load_tracking(ids, through=current)
+    kpis = loaders.kpi_contacts(ids)
+    reviews = loaders.pending_reviews(ids)
+    wanted = rules.wanted_alerts(
+        projects,
+        today=today,
+        tracking=tracking,
+        kpis=kpis,
+        current_figures=loaders.load_figures(ids, current),
+        last_figures=loaders.load_figures(ids, current.previous()),
+        reviews=reviews,
+    )
+    alerts, changed = sync_alerts(wanted, day=today)
+    reminders = rules.reminders_due(
+        projects,
+        today=today,
+        tracking=tracking,
+        kpis=kpis,
+        alerts=alerts,
+        reviews=reviews,
+        all_crmos=loaders.active_crmos(),
+        link=app_link,
+    )
+    return changed + len(queue_reminders(reminders))
+
+
+def sync_alerts(wanted: list[rules.WantedAlert], *, day: date) -> tuple[list[Alert], int]:
+    """Open the wanted alerts that are not open; resolve open ones no longer wanted
+    (including those of projects that were killed or retired). Returns the alerts now
+    open for the wanted conditions and how many rows changed; an audit event lists them."""
+    now = clock.now()
+    changes = rules.alert_changes(wanted, loaders.open_alerts())
+    for alert in changes.resolve:
+        alert.resolved_at = now
+    result: list[Alert] = list(changes.still_open)
+    reopened: list[Alert] = []
+    if changes.to_open:
+        # A condition that was resolved and came back in the same period reopens its row.
+        resolved = {
+            (a.project_id, a.kind, a.period, a.subject_key): a
+            for a in loaders.resolved_alerts(w.project_id for w in changes.to_open)
+        }
+        for w in changes.to_open:
+            alert = resolved.get((w.project_id, w.kind, w.period, w.subject_key))
+            if alert is not None:
+                alert.resolved_at = None
+                alert.opened_at = now
+                alert.detail = w.detail
+                reopened.append(alert)
+            else:
+                alert = Alert(
+                    project_id=w.project_id,
+                    kpi_id=w.kpi_id,
+                    kind=w.kind,
+                    period=w.period,
+                    subject_key=w.subject_key,
+                    detail=w.detail,
+                    opened_at=now,
+                )
+                db.session.add(alert)
+            result.append(alert)
+    db.session.flush()
+    opened = result[len(changes.still_open) :]
+    if opened or changes.resolve:
+        record_event(
+            None,
+            "alerts.updated",
+            "alert",
+            None,
+            after={
+                "day": day,
+                "opened": sorted(a.id for a in opened),
+                "reopened": sorted(a.id for a in reopened),
+                "resolved": sorted(a.id for a in changes.resolve),
+            },
         )
-        .group_by(Event.subject_type, Event.subject_id)
+    announce_alerts(opened=opened, resolved=list(changes.resolve))
+    return result, len(opened) + len(changes.resolve)
+
+
+def queue_reminders(reminders: list[rules.Reminder]) -> list:
+    """Queue the reminders that were not sent before (by their ``dedupe_key``)."""
+    return queue(
+        [
+            Draft(r.recipient, r.subject, r.body, r.reason_type, r.reason_id, r.dedupe_key)
+            for r in reminders
+        ]
     )
-    return {(kind, entry_id): count for kind, entry_id, count in rows}
 
 
-def current_measurement(kpi: Kpi, period_text) -> Measurement | None:
-    """The current value of ``kpi`` for a period given as text (``None`` when invalid)."""
+# --------------------------------------------------------------------------- CSV import
+
+
+def plan_import(
+    actor, rows: list[imports.ImportRow], errors: list[imports.RowError] | None = None
+) -> list[imports.PlannedRow]:
+    """Resolve every row to a KPI the actor may record, without writing anything.
+
+    Raises :class:`~crmphase.metrics.imports.MeasurementImportError` with ``errors``
+    (earlier problems, e.g. from parsing) and every row that names an unknown or ambiguous
+    project, an unknown KPI, or a KPI the actor may not record.
+    """
+    # Names match without regard to case in Python: SQLite's lower() knows only ASCII.
+    names = {imports.split_program_name(r.project)[1].casefold() for r in rows}
+    wanted_ids = [
+        project_id
+        for project_id, name in db.session.execute(sa.select(Project.id, Project.name))
+        if name.casefold() in names
+    ]
+    projects: dict[str, list] = {}
+    if wanted_ids:
+        for project in db.session.scalars(
+            sa.select(Project)
+            .where(Project.id.in_(wanted_ids))
+            .options(selectinload(Project.program))
+        ):
+            projects.setdefault(project.name.casefold(), []).append(project)
+    project_ids = [p.id for group in projects.values() for p in group]
+    kpis: dict[tuple[int, str], Kpi] = {}
+    if project_ids:
+        for kpi in db.session.scalars(sa.select(Kpi).where(Kpi.project_id.in_(project_ids))):
+            kpis[(kpi.project_id, kpi.name.casefold())] = kpi
+    existing: dict[tuple[int, str], Measurement] = {}
+    kpi_ids = sorted({k.id for k in kpis.values()})
+    periods = sorted({str(r.period) for r in rows})
+    for start in range(0, len(kpi_ids), 500):
+        for measurement in db.session.scalars(
+            sa.select(Measurement).where(
+                Measurement.kpi_id.in_(kpi_ids[start : start + 500]),
+                Measurement.period.in_(periods),
+            )
+        ):
+            existing[(measurement.kpi_id, measurement.period)] = measurement
+    errors = list(errors or [])
+    planned: list[imports.PlannedRow] = []
+    for row in rows:
+        program_name, project_name = imports.split_program_name(row.project)
+        candidates = projects.get(project_name.casefold(), [])
+        if program_name is not None:
+            candidates = [
+                c for c in candidates if c.program.name.casefold() == program_name.casefold()
+            ]
+        if not candidates:
+            errors.append(
+                imports.RowError(row.line, "project", f"no project named '{row.project}'")
+            )
+            continue
+        if len(candidates) > 1:
+            errors.append(
+                imports.RowError(
+                    row.line,
+                    "project",
+                    f"'{row.project}' exists in several programs; write "
+                    f"'Program{imports.PROGRAM_SEPARATOR}Project', e.g. "
+                    f"'{candidates[0].program.name}{imports.PROGRAM_SEPARATOR}{candidates[0].name}'",
+                )
+            )
+            continue
+        project = candidates[0]
+        kpi = kpis.get((project.id, row.kpi.casefold()))
+        if kpi is None:
+            errors.append(
+                imports.RowError(
+                    row.line, "kpi", f"project '{project.name}' has no KPI named '{row.kpi}'"
+                )
+            )
+            continue
+        refusal = explain_refusal(actor, Action.MEASUREMENT_RECORD, kpi)
+        if refusal:
+            errors.append(
+                imports.RowError(row.line, "kpi", f"you may not record '{kpi.name}': {refusal}")
+            )
+            continue
+        current = existing.get((kpi.id, str(row.period)))
+        if current is None:
+            outcome = "created"
+        elif Decimal(current.value) == row.value and (current.note or "") == row.note:
+            outcome = "unchanged"
+        else:
+            outcome = "corrected"
+        planned.append(
+            imports.PlannedRow(
+                row=row,
+                kpi_id=kpi.id,
+                project_name=project.name,
+                kpi_name=kpi.name,
+                outcome=outcome,
+                current_value=None if current is None else Decimal(current.value),
+                measurement=current,
+            )
+        )
+    if errors:
+        raise imports.MeasurementImportError(errors)
+    return planned
+
+
+def import_measurements(actor, data: bytes) -> imports.ImportResult:
+    """Parse, check and write a measurement CSV in one transaction: all rows or none."""
+    planned = preview_import(actor, data)
+    counts = {"created": 0, "corrected": 0, "unchanged": 0}
     try:
-        period = Period.parse(period_text or "")
-    except PeriodError:
-        return None
-    return db.session.scalar(
-        sa.select(Measurement)
-        .where(Measurement.kpi_id == kpi.id, Measurement.period == str(period))
-        .options(selectinload(Measurement.revisions))
+        kpi_ids = sorted({p.kpi_id for p in planned})
+        kpis = {k.id: k for k in db.session.scalars(sa.select(Kpi).where(Kpi.id.in_(kpi_ids)))}
+        for item in planned:
+            _, outcome = apply_measurement(
+                actor,
+                kpis[item.kpi_id],
+                item.row.period,
+                item.row.value,
+                item.row.note,
+                "import",
+                existing=item.measurement,
+            )
+            counts[outcome] += 1
+        record_event(
+            actor,
+            "measurements.imported",
+            "import",
+            None,
+            after={"rows": len(planned), **counts},
+        )
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(
+            "someone recorded some of these measurements at the same moment; nothing was "
+            "imported — upload the file again"
+        ) from None
+    except Exception:
+        db.session.rollback()
+        raise
+    return imports.ImportResult(rows=len(planned), **counts)
+
+
+def preview_import(actor, data: bytes) -> list[imports.PlannedRow]:
+    """What :func:`import_measurements` would do, without writing anything."""
+    rows, errors = imports.parse_measurement_rows(data, current=clock.current_period())
+    return plan_import(actor, rows, errors)
+
+
+# --------------------------------------------------------------------------- import preview files
+
+_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+STASH_MAX_AGE_SECONDS = 24 * 3600
+
+
+def _stash_dir() -> Path:
+    path = Path(
+        current_app.config.get("CRMPHASE_IMPORT_DIR") or Path(current_app.instance_path) / "imports"
     )
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def stash_upload(data: bytes, user_id: int) -> str:
+    """Keep an uploaded file between its preview and its commit; return a random token.
+
+    The file lives on the server under a random name tied to the user, so the browser
+    never sends the rows back and nobody else can commit them.
+    """
+    folder = _stash_dir()
+    cutoff = time.time() - STASH_MAX_AGE_SECONDS
+    for old in folder.glob("*.csv"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    token = secrets.token_urlsafe(18)
+    (folder / f"{int(user_id)}-{token}.csv").write_bytes(data)
+    return token
+
+
+def take_upload(token: str, user_id: int, *, remove: bool = False) -> bytes | None:
+    """The stashed file of ``token`` for this user, or ``None`` (unknown or expired)."""
+    if not token or len(token) > 64 or not set(token) <= _TOKEN_CHARS:
+        return None
+    path = _stash_dir() / f"{int(user_id)}-{token}.csv"
+    if not path.is_file():
+        return None
+    data = path.read_bytes()
+    if remove:
+        path.unlink(missing_ok=True)
+    return data

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from crmphase.jobs.definition import DAILY, MONTHLY, JobDefinition
-from crmphase.metrics.alerts import check_measurements
-from crmphase.metrics.snapshots import write_roi_snapshots
+from crmphase.jobs.definition import DAILY, MONTHLY, JobContext, JobDefinition
+from crmphase.metrics import services
+
+
+def roi_snapshot(ctx: JobContext) -> int:
+    """The month's ROI snapshots and their totals; rows written."""
+    if ctx.period is None:
+        raise ValueError("roi_snapshot runs for a month")
+    return services.write_roi_snapshots(ctx.period, actor=ctx.actor)
+
+
+def measurement_check(ctx: JobContext) -> int:
+    """The day's alerts and reminders; rows written."""
+    return services.check_measurements(ctx.today)
+
 
 ROI_SNAPSHOT = JobDefinition(
     name="roi_snapshot",
@@ -15,7 +27,7 @@ ROI_SNAPSHOT = JobDefinition(
     ),
     cadence=MONTHLY,
     cron={"day": 1, "hour": 2, "minute": 0},
-    function=write_roi_snapshots,
+    function=roi_snapshot,
     catch_up_periods=24,
     schedule_text="monthly, on the 1st at 02:00",
 )
@@ -31,7 +43,7 @@ MEASUREMENT_CHECK = JobDefinition(
     ),
     cadence=DAILY,
     cron={"hour": 6, "minute": 0},
-    function=check_measurements,
+    function=measurement_check,
     schedule_text="daily at 06:00",
 )
 

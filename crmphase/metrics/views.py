@@ -23,6 +23,7 @@ from crmphase.errors import NotFound, ValidationFailed
 from crmphase.extensions import db
 from crmphase.forms import apply_errors
 from crmphase.metrics import imports, loaders, services
+from crmphase.metrics.api import too_large_message
 from crmphase.metrics.forms import (
     CostForm,
     ImportCommitForm,
@@ -32,7 +33,6 @@ from crmphase.metrics.forms import (
     MoneyForm,
 )
 from crmphase.metrics.models import ALERT_KINDS
-from crmphase.metrics.queries import measurement_panels, money_view
 from crmphase.navigation import NavEntry, ProjectTab, add_nav, add_project_tab
 from crmphase.periods import Period, PeriodError
 from crmphase.programs.loaders import get_project
@@ -66,7 +66,7 @@ def _period_arg(default: Period) -> Period:
 def _project_kpi(project_id: int, kpi_id: int):
     """The KPI, which must belong to the project in the URL (404 otherwise)."""
     project = get_project(project_id)
-    kpi = services.get_kpi(kpi_id)
+    kpi = loaders.get_kpi(kpi_id)
     if kpi.project_id != project.id:
         raise NotFound(f"project {project.id} has no KPI {kpi_id}")
     return project, kpi
@@ -87,7 +87,7 @@ def _head(project) -> dict:
 def project_measurement(project_id):
     project = get_project(project_id)
     period = _period_arg(clock.current_period())
-    panels = measurement_panels(project, period=period, today=clock.today())
+    panels = loaders.measurement_panels(project, period=period, today=clock.today())
     may_record = {p.kpi.id: can(current_actor(), Action.MEASUREMENT_RECORD, p.kpi) for p in panels}
     return render_template(
         "metrics/measurement.html",
@@ -170,7 +170,7 @@ def measurement_record(project_id, kpi_id):
     form = MeasurementForm()
     if request.method == "GET":
         form.period.data = request.args.get("period") or str(clock.last_complete_period())
-    current = services.current_measurement(kpi, form.period.data)
+    current = loaders.current_measurement(kpi, form.period.data)
     if form.validate_on_submit():
         try:
             _, created = services.record_measurement(
@@ -195,7 +195,8 @@ def measurement_record(project_id, kpi_id):
 def project_money(project_id):
     project = get_project(project_id)
     period = _period_arg(clock.last_complete_period())
-    view = money_view(project, period=period, currency=current_app.config["CRMPHASE_CURRENCY"])
+    currency = current_app.config["CRMPHASE_CURRENCY"]
+    view = loaders.money_view(project, period=period, currency=currency)
     return render_template(
         "metrics/money.html", tab="money", view=view, period=period, **_head(project)
     )
@@ -208,7 +209,7 @@ def money_entries(project_id, what):
     project = get_project(project_id)
     kind = request.args.get("kind") if request.args.get("kind") in ("plan", "actual") else None
     page = db.paginate(
-        services.money_entries(project.id, what, kind, newest_first=True),
+        loaders.money_entries(project.id, what, kind, newest_first=True),
         per_page=current_app.config["PER_PAGE"],
     )
     return render_template(
@@ -217,7 +218,7 @@ def money_entries(project_id, what):
         what=what,
         kind=kind,
         page=page,
-        corrections=services.money_corrections(project.id),
+        corrections=loaders.money_corrections(project.id),
         **_head(project),
     )
 
@@ -227,7 +228,7 @@ def _money_form(what: str, **kwargs):
 
 
 def _check_what(what: str) -> None:
-    if what not in services.MONEY_KINDS:
+    if what not in loaders.MONEY_KINDS:
         raise NotFound(f"money entries are costs or benefits, not {what!r}")
 
 
@@ -259,7 +260,7 @@ def money_new(project_id, what):
 def money_edit(project_id, what, entry_id):
     _check_what(what)
     project = get_project(project_id)
-    entry = services.get_money_entry(what, entry_id)
+    entry = loaders.get_money_entry(what, entry_id)
     if entry.project_id != project.id:
         raise NotFound(f"project {project.id} has no {what} entry {entry_id}")
     authorize(Action.MONEY_EDIT, entry)
@@ -279,8 +280,6 @@ def money_edit(project_id, what, entry_id):
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(_error):
-    from crmphase.metrics.api import too_large_message
-
     flash(f"Nothing was imported: {too_large_message()}.", "error")
     return redirect(url_for("metrics.import_measurements"))
 
@@ -300,10 +299,10 @@ def import_measurements():
     data = upload.read() if upload else b""
     actor = current_actor()
     try:
-        planned = imports.preview_import(actor, data)
+        planned = services.preview_import(actor, data)
     except imports.MeasurementImportError as exc:
         return _import_page(form, errors=exc.errors), 422
-    commit_form = ImportCommitForm(token=imports.stash_upload(data, actor.id))
+    commit_form = ImportCommitForm(token=services.stash_upload(data, actor.id))
     return _import_page(form, planned=planned, commit_form=commit_form)
 
 
@@ -311,7 +310,7 @@ def import_measurements():
 @permission_required(Action.MEASUREMENT_IMPORT)
 def import_template():
     period = clock.last_complete_period()
-    data = imports.template_csv(imports.template_rows(current_actor(), period), period)
+    data = imports.template_csv(loaders.template_rows(current_actor(), period), period)
     return Response(
         data,
         mimetype="text/csv",
@@ -324,15 +323,15 @@ def import_template():
 def import_commit():
     form = ImportCommitForm()
     actor = current_actor()
-    data = imports.take_upload(form.token.data if form.validate_on_submit() else "", actor.id)
+    data = services.take_upload(form.token.data if form.validate_on_submit() else "", actor.id)
     if data is None:
         flash("That preview has expired or was already imported; upload the file again.", "error")
         return redirect(url_for("metrics.import_measurements"))
     try:
-        result = imports.import_measurements(actor, data)
+        result = services.import_measurements(actor, data)
     except imports.MeasurementImportError as exc:
         return _import_page(ImportForm(formdata=None), errors=exc.errors), 422
-    imports.take_upload(form.token.data, actor.id, remove=True)
+    services.take_upload(form.token.data, actor.id, remove=True)
     flash(
         f"Imported {result.rows} row(s): {result.created} new, {result.corrected} corrected, "
         f"{result.unchanged} unchanged.",

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from crmphase.api.fields import page_body
 from crmphase.auth.policy import Action, current_actor, permission_required
 from crmphase.extensions import db
-from crmphase.notifications import queries, services
+from crmphase.notifications import loaders, services
 from crmphase.notifications.schemas import NotificationPage, NotificationQuery, NotificationSchema
 
 blp = Blueprint("notifications_api", __name__, description="Notifications")
@@ -20,7 +20,7 @@ class Notifications(MethodView):
     @blp.response(200, NotificationPage)
     def get(self, args):
         """Your notifications, newest first (``unread=true`` for the unread ones)."""
-        query = queries.notifications_query(current_actor(), unread_only=args["unread"])
+        query = loaders.notifications_query(current_actor(), unread_only=args["unread"])
         return page_body(
             db.paginate(query, page=args["page"], per_page=args["per_page"], error_out=False)
         )
@@ -34,4 +34,4 @@ class NotificationRead(MethodView):
     def post(self, notification_id):
         """Mark one of your notifications read."""
         services.mark_read(current_actor(), notification_id)
-        return queries.get_own(current_actor(), notification_id)
+        return loaders.get_own(current_actor(), notification_id)

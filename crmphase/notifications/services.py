@@ -21,9 +21,9 @@ from crmphase import clock
 from crmphase.auth.models import User
 from crmphase.exports.models import ExportFile
 from crmphase.extensions import db
+from crmphase.notifications.loaders import get_own
 from crmphase.notifications.mail import Attachment, MailConnection, OutgoingMail, mail_configured
 from crmphase.notifications.models import Notification
-from crmphase.notifications.queries import get_own
 
 log = logging.getLogger(__name__)
 

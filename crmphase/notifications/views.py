@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from crmphase.auth.policy import Action, current_actor, permission_required
 from crmphase.extensions import db
 from crmphase.navigation import NavEntry, add_nav
-from crmphase.notifications import queries, services
+from crmphase.notifications import loaders, services
 
 bp = Blueprint("notifications", __name__)
 
@@ -16,7 +16,7 @@ def index():
     """Your notifications, newest first (``?unread=1``: the unread ones)."""
     unread = request.args.get("unread") == "1"
     page = db.paginate(
-        queries.notifications_query(current_actor(), unread_only=unread),
+        loaders.notifications_query(current_actor(), unread_only=unread),
         per_page=current_app.config["PER_PAGE"],
     )
     return render_template("notifications/index.html", page=page, unread=unread)
@@ -40,5 +40,5 @@ def mark_all_read():
 
 
 add_nav(
-    NavEntry("Notifications", "notifications.index", order=70, count=queries.unread_count_statement)
+    NavEntry("Notifications", "notifications.index", order=70, count=loaders.unread_count_statement)
 )

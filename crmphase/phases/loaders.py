@@ -17,15 +17,14 @@ from sqlalchemy.orm import selectinload
 from crmphase import clock
 from crmphase.errors import NotFound
 from crmphase.extensions import db
+from crmphase.metrics.loaders import load_tracking
 from crmphase.metrics.models import BenefitEntry, CostEntry, Kpi, Measurement
-from crmphase.metrics.tracking import load_tracking
 from crmphase.periods import Period
 from crmphase.phases import rules
 from crmphase.phases.models import CriterionTemplate, GateCriterion, GateDecision, GateReview
 from crmphase.phases.rules import (
     CriterionDefinition,
     CriterionKind,
-    DecisionKind,
     GateStatus,
     Phase,
     ProjectState,
@@ -87,7 +86,7 @@ def projects_facts(projects: list[Project]) -> dict[int, rules.ProjectFacts]:
     ids = [p.id for p in projects]
     if not ids:
         return {}
-    kpis: dict[int, list] = {pid: [] for pid in ids}
+    kpis: dict[int, list[Kpi]] = {pid: [] for pid in ids}
     for kpi in db.session.scalars(
         sa.select(Kpi).where(Kpi.project_id.in_(ids)).order_by(Kpi.project_id, Kpi.id)
     ):
@@ -103,7 +102,7 @@ def projects_facts(projects: list[Project]) -> dict[int, rules.ProjectFacts]:
             ).all()
         )
 
-    def planned(model) -> dict[int, Decimal]:
+    def planned(model: type[CostEntry] | type[BenefitEntry]) -> dict[int, Decimal]:
         rows = db.session.execute(
             sa.select(model.project_id, sa.func.sum(model.amount))
             .where(model.project_id.in_(ids), model.kind == "plan")
@@ -112,7 +111,7 @@ def projects_facts(projects: list[Project]) -> dict[int, rules.ProjectFacts]:
         return {pid: Decimal(str(total or 0)) for pid, total in rows}
 
     costs, benefits = planned(CostEntry), planned(BenefitEntry)
-    teams = dict(
+    teams: dict[int, int] = dict(
         db.session.execute(
             sa.select(project_team_members.c.project_id, sa.func.count())
             .where(project_team_members.c.project_id.in_(ids))
@@ -165,7 +164,8 @@ class Gate:
     rows: dict[str, GateCriterion]
 
     @property
-    def unmet(self) -> list[dict]:
+    def unmet(self) -> list[dict[str, str]]:
+        """The blocking criteria as the API and the pages list them."""
         return [
             {"key": c.key, "label": c.label, "explanation": c.explanation}
             for c in self.status.blocking
@@ -224,7 +224,8 @@ def pending_review(project_id: int) -> GateReview | None:
     )
 
 
-def reviews_query(project_id: int):
+def reviews_query(project_id: int) -> sa.Select[GateReview]:
+    """The project's review requests, newest first."""
     return (
         sa.select(GateReview)
         .where(GateReview.project_id == project_id)
@@ -233,7 +234,7 @@ def reviews_query(project_id: int):
     )
 
 
-def steering_queue_query():
+def steering_queue_query() -> sa.Select[GateReview]:
     """Pending reviews, oldest first: what the steering committee must decide."""
     return (
         sa.select(GateReview)
@@ -249,7 +250,7 @@ def steering_queue_query():
 
 
 @functools.cache
-def pending_count_statement():
+def pending_count_statement() -> sa.Select[int]:
     """Pending reviews that ``:user_id`` may decide (built once: the navigation counts
     them on every page)."""
     reviews, projects = GateReview.__table__, Project.__table__
@@ -260,7 +261,7 @@ def pending_count_statement():
     )
 
 
-def decisions_query(project_id: int):
+def decisions_query(project_id: int) -> sa.Select[GateDecision]:
     """The project's decisions in the order they were taken."""
     return (
         sa.select(GateDecision)
@@ -272,13 +273,8 @@ def decisions_query(project_id: int):
 
 def allowed_decisions(project: Project) -> list[str]:
     """The decisions the rules allow in the project's state and phase (not who may take them)."""
-    kinds = rules.ALLOWED_DECISIONS[ProjectState(project.state)]
-    allowed = [k for k in DecisionKind if k in kinds]
-    if project.phase != Phase.MANAGE:
-        allowed = [k for k in allowed if k != DecisionKind.RETIRE]
-    if not rules.earlier_phases(Phase(project.phase)):
-        allowed = [k for k in allowed if k != DecisionKind.RECYCLE]
-    return [k.value for k in allowed]
+    position = rules.Position(Phase(project.phase), ProjectState(project.state))
+    return [kind.value for kind in rules.allowed_decisions(position)]
 
 
 # --- periodic review -------------------------------------------------------------------------
@@ -290,18 +286,21 @@ def review_basis(project: Project) -> date | None:
 
 
 def next_review_due(project: Project) -> date | None:
-    if project.phase != Phase.MANAGE or review_basis(project) is None:
+    """The day the project's next periodic review is due; None outside manage."""
+    basis = review_basis(project)
+    if project.phase != Phase.MANAGE or basis is None:
         return None
-    return rules.next_review_due(review_basis(project))
+    return rules.next_review_due(basis)
 
 
 def is_review_overdue(project: Project) -> bool:
+    """Whether the project's periodic review is overdue today."""
     return rules.review_overdue(
         Phase(project.phase), ProjectState(project.state), review_basis(project), clock.today()
     )
 
 
-def project_flags(project: Project) -> list[dict]:
+def project_flags(project: Project) -> list[dict[str, str]]:
     """Badges a project carries wherever it is listed."""
     flags = []
     if is_review_overdue(project):
@@ -312,7 +311,8 @@ def project_flags(project: Project) -> list[dict]:
 # --- criteria templates ----------------------------------------------------------------------
 
 
-def templates_query(program_id: int):
+def templates_query(program_id: int) -> sa.Select[CriterionTemplate]:
+    """The criteria the program's CRMO added, by phase, oldest first."""
     return (
         sa.select(CriterionTemplate)
         .where(CriterionTemplate.program_id == program_id)

@@ -309,7 +309,7 @@ def _resources_planned(facts: ProjectFacts) -> CriterionResult:
         problems.append("planned end is before planned start")
     if facts.team_member_count < 1:
         problems.append("no team member")
-    if problems:
+    if problems or facts.budget is None:  # no budget is always among the problems
         return CriterionResult(False, "; ".join(problems))
     members = f"{facts.team_member_count} team member{'s' if facts.team_member_count > 1 else ''}"
     return CriterionResult(
@@ -512,6 +512,17 @@ class Position:
     state: ProjectState
 
 
+def allowed_decisions(position: Position) -> list[DecisionKind]:
+    """The decisions the rules allow in this state and phase (not who may take them): what
+    the state allows, without retire outside manage or recycle where no phase is earlier."""
+    allowed = [kind for kind in DecisionKind if kind in ALLOWED_DECISIONS[position.state]]
+    if position.phase != Phase.MANAGE:
+        allowed = [kind for kind in allowed if kind != DecisionKind.RETIRE]
+    if not earlier_phases(position.phase):
+        allowed = [kind for kind in allowed if kind != DecisionKind.RECYCLE]
+    return allowed
+
+
 @dataclass(frozen=True)
 class DecisionOutcome:
     """Where a decision leaves the project, and what the service must do besides.
@@ -580,7 +591,7 @@ def _check_state(position: Position, decision: DecisionKind) -> None:
 
 def _parse(enum_type: type[_E], value: object, what: str) -> _E:
     try:
-        return enum_type(value)
+        return enum_type(str(value))
     except ValueError:
         choices = ", ".join(enum_type)
         raise DecisionRefused(422, [f"'{value}' is not a {what}; use one of {choices}"]) from None
@@ -588,10 +599,10 @@ def _parse(enum_type: type[_E], value: object, what: str) -> _E:
 
 def decide(
     position: Position,
-    decision: DecisionKind,
+    decision: DecisionKind | str,
     *,
     gate: GateStatus | None,
-    to_phase: Phase | None = None,
+    to_phase: Phase | str | None = None,
     actor_role: str,
     actor_manages_project: bool,
 ) -> DecisionOutcome:

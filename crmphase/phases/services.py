@@ -391,13 +391,7 @@ def add_template_criterion(
     existing = gate_definitions(program.id, phase)
     if any(d.label.strip().lower() == label.lower() for d in existing):
         raise ValidationFailed.one("label", f"the {phase} gate already has '{label}'")
-    keys = {d.key for d in existing} | set(
-        db.session.scalars(
-            sa.select(CriterionTemplate.key).where(
-                CriterionTemplate.program_id == program.id, CriterionTemplate.phase == phase
-            )
-        )
-    )
+    keys = {d.key for d in existing}  # the defaults' and every criterion the program added
     base = key = _slug(label)
     n = 2
     while key in keys or key in rules.AUTO_KEYS:

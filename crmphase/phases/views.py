@@ -1,7 +1,6 @@
 """Gate pages: the project's Gate tab, the steering queue, the program's criteria template."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from wtforms import SelectChoice
 
 from crmphase import clock
@@ -227,7 +226,7 @@ def queue():
                 "project": project,
                 "age_days": (today - review.requested_at).days,
                 "gate": gates[project.id],
-                "mine": project.manager_id == current_user.id,
+                "may_decide": can(current_actor(), Action.GATE_DECIDE, project),
                 "form": _decision_form(project, DecisionForm(formdata=None, next="queue")),
             }
         )

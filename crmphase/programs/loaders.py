@@ -4,6 +4,8 @@ the pages and the API list. Reads only; :mod:`crmphase.programs.services` does e
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -15,7 +17,7 @@ from crmphase.programs.models import Program, Project, project_team_members
 
 def get_program(program_id: int) -> Program:
     """The program; 404 when there is none."""
-    program = db.session.get(Program, program_id)
+    program: Program | None = db.session.get(Program, program_id)
     if program is None:
         raise NotFound(f"no program {program_id}")
     return program
@@ -34,7 +36,7 @@ def get_project(project_id: int, *, header: bool = True) -> Project:
     """The project, with its program and manager joined in unless ``header`` is false
     (the API's JSON holds their ids only, so it reads the project row alone)."""
     statement = _PROJECT_WITH_HEADER if header else _PROJECT_BY_ID
-    project = db.session.scalar(statement, {"project_id": project_id})
+    project: Project | None = db.session.scalar(statement, {"project_id": project_id})
     if project is None:
         raise NotFound(f"no project {project_id}")
     return project
@@ -68,9 +70,15 @@ def team_names(project_id: int) -> list[str]:
 
 
 def project_query(
-    *, program_id=None, department=None, phase=None, state=None, manager_id=None, search=None
-):
-    """Projects filtered as the list page and the API filter them, newest first by name."""
+    *,
+    program_id: int | None = None,
+    department: str | None = None,
+    phase: str | None = None,
+    state: str | None = None,
+    manager_id: int | None = None,
+    search: str | None = None,
+) -> sa.Select[Project]:
+    """Projects filtered as the list page and the API filter them, by name."""
     query = (
         sa.select(Project)
         .options(
@@ -95,7 +103,7 @@ def project_query(
     return query
 
 
-def program_query():
+def program_query() -> sa.Select[Program]:
     """Programs by name, with their CRMO and steering members."""
     return (
         sa.select(Program)
@@ -104,7 +112,7 @@ def program_query():
     )
 
 
-def project_counts(program_ids) -> dict[int, int]:
+def project_counts(program_ids: Iterable[int]) -> dict[int, int]:
     """How many projects each of the programs has, in one query."""
     ids = list(program_ids)
     if not ids:

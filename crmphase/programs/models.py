@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -14,18 +13,7 @@ from crmphase.auth.models import User
 from crmphase.database import UTCDateTime, enum_check
 from crmphase.extensions import db
 from crmphase.phases.rules import CLOSED_STATES, Phase, ProjectState
-
-
-class Department(enum.StrEnum):
-    """The business department that owns a project (Gartner: business and IT share CRM)."""
-
-    MARKETING = "marketing"
-    SALES = "sales"
-    SERVICE = "service"
-    E_MARKETING = "e-marketing"
-    IT = "it"
-    OTHER = "other"
-
+from crmphase.programs.rules import Department
 
 DEPARTMENT_LABELS = {
     Department.MARKETING: "Marketing",

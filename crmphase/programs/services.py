@@ -1,13 +1,12 @@
 """Creating and changing programs and projects. Each call is one transaction.
 
-Who may hold a position is the policy's answer (:mod:`crmphase.auth.rules`): a program's
-CRMO is someone who may manage programs, its steering members people who may decide gates,
-a project's manager someone who may edit projects."""
+The field rules are in :mod:`crmphase.programs.rules`; this module adds what only the
+database knows (a name taken, a user missing). Who may hold a position is the policy's
+answer (:mod:`crmphase.auth.rules`): a program's CRMO is someone who may manage programs,
+its steering members people who may decide gates, a project's manager someone who may
+edit projects."""
 
 from __future__ import annotations
-
-from datetime import date
-from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -18,9 +17,9 @@ from crmphase.auth.rules import Action, roles_for
 from crmphase.errors import FieldErrors
 from crmphase.extensions import db
 from crmphase.integrations.services import check_chat_setting
-from crmphase.money import MAX_MONEY
 from crmphase.phases.services import enter_gate
-from crmphase.programs.models import Department, Program, Project
+from crmphase.programs import rules
+from crmphase.programs.models import Program, Project
 from crmphase.versioning import check_version, commit_versioned
 
 PROGRAM_FIELDS = (
@@ -78,32 +77,14 @@ def _users(ids, errors: FieldErrors, field: str, roles=None) -> list[User]:
 
 
 def _check_program(data: dict, errors: FieldErrors, program: Program | None) -> None:
-    name = (data.get("name") or "").strip()
-    data["name"] = name
-    if not name:
-        errors.add("name", "a program needs a name")
-    elif len(name) > 120:
-        errors.add("name", "use at most 120 characters")
-    else:
+    name = data["name"] = rules.clean_name(data.get("name"))
+    if rules.check_name(name, "program", errors):
         query = sa.select(Program.id).where(sa.func.lower(Program.name) == name.lower())
         if program is not None:
             query = query.where(Program.id != program.id)
         if db.session.scalar(query):
             errors.add("name", f"a program named '{name}' already exists")
-    rate = data.get("discount_rate")
-    if rate is not None and not (Decimal(0) <= Decimal(rate) < 1):
-        errors.add(
-            "discount_rate", "the annual discount rate is a fraction from 0 to below 1, e.g. 0.08"
-        )
-    months = data.get("bite_size_max_months")
-    if months is not None and not 1 <= int(months) <= 120:
-        errors.add("bite_size_max_months", "between 1 and 120 months")
-    budget = data.get("bite_size_max_budget")
-    if budget is not None and not (0 < Decimal(budget) <= MAX_MONEY):
-        errors.add("bite_size_max_budget", "a positive amount, or leave it empty")
-    grace = data.get("measurement_grace_days")
-    if grace is not None and not 0 <= int(grace) <= 90:
-        errors.add("measurement_grace_days", "between 0 and 90 days")
+    rules.check_program_limits(data, errors)
     check_chat_setting(data, errors)
     if data.get("crmo_id") is not None:
         _users([data["crmo_id"]], errors, "crmo_id", roles=roles_for(Action.PROGRAM_MANAGE))
@@ -174,16 +155,11 @@ def update_program(actor, program: Program, data: dict, expected_version: int) -
 
 
 def _check_project(data: dict, errors: FieldErrors, project: Project | None) -> None:
-    name = (data.get("name") or "").strip()
-    data["name"] = name
+    name = data["name"] = rules.clean_name(data.get("name"))
     program = db.session.get(Program, data["program_id"]) if data.get("program_id") else None
     if program is None:
         errors.add("program_id", "choose an existing program")
-    if not name:
-        errors.add("name", "a project needs a name")
-    elif len(name) > 120:
-        errors.add("name", "use at most 120 characters")
-    elif program is not None:
+    if rules.check_name(name, "project", errors) and program is not None:
         query = sa.select(Project.id).where(
             Project.program_id == program.id, sa.func.lower(Project.name) == name.lower()
         )
@@ -191,22 +167,12 @@ def _check_project(data: dict, errors: FieldErrors, project: Project | None) -> 
             query = query.where(Project.id != project.id)
         if db.session.scalar(query):
             errors.add("name", f"'{name}' already exists in program '{program.name}'")
-    if data.get("department") not in {d.value for d in Department}:
-        errors.add("department", f"choose one of {', '.join(d.value for d in Department)}")
+    rules.check_department(data.get("department"), errors)
     if data.get("manager_id") is None:
         errors.add("manager_id", "every project needs a manager")
     else:
         _users([data["manager_id"]], errors, "manager_id", roles=roles_for(Action.PROJECT_EDIT))
-    budget = data.get("budget")
-    if budget is not None and not (Decimal(0) <= Decimal(budget) <= MAX_MONEY):
-        errors.add("budget", "the budget cannot be negative")
-    start: date | None = data.get("planned_start")
-    end: date | None = data.get("planned_end")
-    if start and end and end < start:
-        errors.add("planned_end", "the planned end is before the planned start")
-    for field in ("business_lead", "it_lead"):
-        if len(data.get(field) or "") > 120:
-            errors.add(field, "use at most 120 characters")
+    rules.check_project_plan(data, errors)
 
 
 def create_project(actor, data: dict) -> Project:

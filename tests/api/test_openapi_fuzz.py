@@ -39,11 +39,9 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _spec_app)
 
 
 @pytest.fixture
-def crmo_headers(db, make_user, make_project):
-    from crmphase.auth.services import issue_token
-
+def crmo_headers(db, make_user, make_project, make_token):
     make_project()  # something to read, edit and refer to
-    return {"Authorization": f"Bearer {issue_token(make_user('crmo'), 'schemathesis')}"}
+    return {"Authorization": f"Bearer {make_token(make_user('crmo'), 'schemathesis')}"}
 
 
 # Schemathesis's WSGI transport reads each body but never closes the response, which a

@@ -42,12 +42,12 @@ def test_users_token_prints_a_working_token_stored_hashed(runner, app, db, make_
     assert response.status_code == 200
 
 
-def test_revoked_token_stops_working(app, db, make_user):
+def test_revoked_token_stops_working(app, db, make_user, make_token):
     from crmphase.auth.loaders import user_for_token
-    from crmphase.auth.services import issue_token, revoke_token
+    from crmphase.auth.services import revoke_token
 
     user = make_user("viewer")
-    token = issue_token(user)
+    token = make_token(user)
     stored_id = db.session.scalar(sa.text("SELECT id FROM api_tokens"))
     revoke_token(stored_id, user)
     assert user_for_token(token) is None

@@ -111,11 +111,9 @@ def test_the_tokens_page_explains_a_missing_name(page_client, make_user):
     assert b"give the token a name" in response.data
 
 
-def test_revoking_from_the_page_asks_first(page_client, db, make_user):
-    from crmphase.auth.services import issue_token
-
+def test_revoking_from_the_page_asks_first(page_client, db, make_user, make_token):
     user = make_user("manager")
-    issue_token(user, "to revoke")
+    make_token(user, "to revoke")
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.user_id == user.id))
     client = page_client(user)
     confirm = client.get(f"/account/tokens/{token.id}/revoke")
@@ -129,11 +127,9 @@ def test_revoking_from_the_page_asks_first(page_client, db, make_user):
     assert token.revoked_at is not None
 
 
-def test_the_crmo_page_lists_and_revokes_anyones_token(page_client, db, make_user):
-    from crmphase.auth.services import issue_token
-
+def test_the_crmo_page_lists_and_revokes_anyones_token(page_client, db, make_user, make_token):
     owner, crmo, other = make_user("manager"), make_user("crmo"), make_user("viewer")
-    issue_token(owner, "owner's token")
+    make_token(owner, "owner's token")
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.user_id == owner.id))
     listing = page_client(crmo).get("/account/tokens?per_page=100").get_data(as_text=True)
     assert "Everyone&#39;s tokens" in listing or "Everyone's tokens" in listing
@@ -148,14 +144,12 @@ def test_the_crmo_page_lists_and_revokes_anyones_token(page_client, db, make_use
     assert token.revoked_at is not None
 
 
-def test_the_crmo_sees_sign_in_and_token_events(page_client, client, make_user):
+def test_the_crmo_sees_sign_in_and_token_events(page_client, client, make_user, make_token):
     crmo, viewer = make_user("crmo"), make_user("viewer")
     ghost = "ghost-for-events@example.com"
     for n in range(5):
         client.post("/login", data={"email": ghost, "password": f"guess {n}"})
-    from crmphase.auth.services import issue_token
-
-    issue_token(viewer, "reporting")
+    make_token(viewer, "reporting")
     page = page_client(crmo).get("/account/security-events")
     assert page.status_code == 200
     text = page.get_data(as_text=True)

@@ -65,3 +65,12 @@ def test_floor_parameters_and_export_sheets():
     assert sheets["Decisions"][1]["end"] == "2027-01-01 00:00:00"
     assert "AT TIME ZONE 'UTC'" in sheets["Measurements"][0]
     assert "AT TIME ZONE" not in dict(export_sheets("sqlite", "2026-12"))["Measurements"][0]
+
+
+def test_figures_are_chosen_by_name(capsys):
+    from bench.run import main
+
+    with pytest.raises(SystemExit) as refused:
+        main(["--figures", "job,xlsx"])
+    assert refused.value.code == 2
+    assert "not xlsx" in capsys.readouterr().err

@@ -16,7 +16,7 @@ def _rows(db, statement):
 
 def test_a_tiny_portfolio_is_consistent(bench_portfolio, committed_db):
     from crmphase import clock
-    from crmphase.metrics.tracking import load_tracking
+    from crmphase.metrics.loaders import load_tracking
     from tests.factories.scenarios import BENCH_NOW
 
     result = bench_portfolio(programs=3, projects=12, months=18, seed=5)
@@ -184,3 +184,86 @@ def test_cli_checks_its_options(app, committed_db):
     helped = runner.invoke(args=["bench-data", "--help"])
     assert "--seed" in helped.output
     assert "size L is --programs 200 --projects 2000 --months 60" in " ".join(helped.output.split())
+
+
+def _records(db):
+    return {
+        "projects": set(
+            _rows(db, "SELECT id, name, phase, state, created_at, phase_entered_on FROM projects")
+        ),
+        "kpis": set(
+            _rows(
+                db,
+                "SELECT id, project_id, name, baseline_value, baseline_period, target_value, "
+                "target_period, cadence FROM kpis",
+            )
+        ),
+        "measurements": set(_rows(db, "SELECT kpi_id, period, value, source FROM measurements")),
+        "costs": set(_rows(db, "SELECT project_id, period, kind, amount FROM cost_entries")),
+        "benefits": set(_rows(db, "SELECT project_id, period, kind, amount FROM benefit_entries")),
+        "decisions": set(
+            _rows(
+                db, "SELECT project_id, decision, resulting_phase, decided_at FROM gate_decisions"
+            )
+        ),
+    }
+
+
+def _last_month_snapshots(db, period):
+    from crmphase import clock
+    from crmphase.jobs.services import run_job
+    from tests.factories.scenarios import BENCH_NOW
+
+    with clock.frozen(BENCH_NOW):
+        run_job("roi_snapshot", str(period), trigger="cli", deliver=False)
+    return _rows(
+        db,
+        "SELECT project_id, due_count, measured_count, kpi_attainment, status "
+        "FROM roi_snapshots ORDER BY project_id",
+    )
+
+
+def test_a_shorter_history_is_the_same_portfolio_without_its_earlier_records(
+    app, bench_portfolio, committed_db
+):
+    from crmphase import clock
+    from crmphase.benchdata.generator import generate_portfolio
+    from tests.conftest import truncate_all
+    from tests.factories.scenarios import BENCH_NOW
+
+    db = committed_db
+    full = bench_portfolio(programs=2, projects=14, months=24, seed=4)
+    everything = _records(db)
+    full_snapshots = _last_month_snapshots(db, full.last_period)
+    db.session.remove()
+    truncate_all(app)
+    with clock.frozen(BENCH_NOW):
+        short = generate_portfolio(programs=2, projects=14, months=24, seed=4, history_months=12)
+    kept = _records(db)
+    short_snapshots = _last_month_snapshots(db, short.last_period)
+
+    assert full.records_from is None
+    assert str(short.records_from) == "2025-06"
+    assert "Records kept from 2025-06 on." in short.summary_lines()
+    assert kept["projects"] == everything["projects"]
+    assert kept["kpis"] == everything["kpis"]
+    for name in ("measurements", "costs", "benefits"):
+        earlier = {row for row in everything[name] if row[1] < "2025-06"}
+        assert earlier, name
+        assert kept[name] == everything[name] - earlier, name
+
+    def day(row):
+        return str(row[3])[:10]
+
+    assert kept["decisions"] == {row for row in everything["decisions"] if day(row) >= "2025-06-01"}
+    assert len(kept["decisions"]) < len(everything["decisions"])
+    # The last month is the same: the same snapshots, KPIs due, measured and attained.
+    assert short_snapshots == full_snapshots
+    assert len(full_snapshots) > 5
+
+
+def test_cli_keeps_no_more_history_than_months(app, committed_db):
+    runner = app.test_cli_runner()
+    longer = runner.invoke(args=["bench-data", "--months", "6", "--history-months", "7"])
+    assert longer.exit_code == 2
+    assert "--history-months" in longer.output

@@ -72,6 +72,17 @@ def test_instance_path_from_environment_made_absolute(tmp_path, monkeypatch):
     assert config.instance_path() == str(tmp_path.resolve() / "relative" / "instance")
 
 
+def test_instance_folder_holds_the_data_by_default(tmp_path, monkeypatch):
+    for name in ("DATABASE_URL", "CRMPHASE_EXPORT_DIR", "CRMPHASE_IMPORT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    config_values = settings(tmp_path)
+    assert config_values["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'crmphase.sqlite3'}"
+    assert config_values["CRMPHASE_EXPORT_DIR"] == str(tmp_path / "exports")
+    assert config_values["CRMPHASE_IMPORT_DIR"] == str(tmp_path / "imports")
+    monkeypatch.setenv("CRMPHASE_IMPORT_DIR", "/srv/uploads")
+    assert settings(tmp_path)["CRMPHASE_IMPORT_DIR"] == "/srv/uploads"
+
+
 def test_clock_and_job_settings_are_read_when_asked(monkeypatch):
     for name in (
         "CRMPHASE_NOW",

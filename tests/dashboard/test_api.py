@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from crmphase.metrics.portfolio import portfolio_totals, totals_from_snapshots
+from crmphase.metrics.loaders import portfolio_totals
 from crmphase.periods import Period
+from tests.metrics.expected_totals import totals_from_snapshots
 
 
 def test_anonymous_gets_401(api, dash_now):

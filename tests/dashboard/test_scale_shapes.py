@@ -66,8 +66,8 @@ def test_off_track_list_and_counts_equal_those_from_every_snapshot(
 ):
     from crmphase.dashboard.loaders import kpi_details_of_period, off_track_kpis
     from crmphase.dashboard.rules import DashboardFilters
-    from crmphase.metrics.kpi_tally import kpi_status_counts
     from crmphase.metrics.models import RoiSnapshot
+    from crmphase.metrics.rules import kpi_status_counts
     from crmphase.periods import Period
 
     db.session.execute(RoiSnapshot.__table__.delete())

@@ -8,9 +8,10 @@ from html.parser import HTMLParser
 import pytest
 import sqlalchemy as sa
 
+from crmphase.metrics.loaders import portfolio_totals, totals_by_program
 from crmphase.metrics.models import RoiSnapshot
-from crmphase.metrics.portfolio import portfolio_totals, totals_by_program, totals_from_snapshots
 from crmphase.periods import Period
+from tests.metrics.expected_totals import totals_from_snapshots
 
 from .conftest import records
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,15 +42,16 @@ def pg_admin_execute(url: str, *statements: str) -> list:
         engine.dispose()
 
 
-def create_postgres_database(base_url: str, name: str) -> str:
-    """Create database ``name`` on the server of ``base_url``; return its SQLAlchemy URL."""
+@contextmanager
+def postgres_database(base_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty database on the server of ``base_url`` (named ``prefix`` and a unique
+    tail) for the ``with`` block, as its SQLAlchemy URL; dropped after, connections and all."""
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
     pg_admin_execute(base_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
-    return admin_url(base_url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_postgres_database(base_url: str, name: str) -> None:
-    """Drop database ``name`` of the server of ``base_url``, closing its connections."""
-    pg_admin_execute(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield admin_url(base_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        pg_admin_execute(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -56,12 +59,8 @@ def fresh_database_url(database_url, tmp_path):
     """An empty database of the same kind as the session's (new SQLite file or new
     PostgreSQL database), dropped after the test."""
     if database_url.startswith("postgresql"):
-        name = f"crmphase_trust_{os.getpid()}_{secrets.token_hex(4)}"
-        url = create_postgres_database(database_url, name)
-        try:
+        with postgres_database(database_url, "crmphase_trust") as url:
             yield url
-        finally:
-            drop_postgres_database(database_url, name)
     else:
         yield f"sqlite:///{Path(tmp_path) / 'fresh.sqlite3'}"
 

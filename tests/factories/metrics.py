@@ -6,7 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from crmphase import clock
+from crmphase.extensions import db
 from crmphase.metrics.roi import roi_pct
+from crmphase.metrics.services import refresh_snapshot_totals
 from crmphase.models import Alert, BenefitEntry, CostEntry, Kpi, Measurement, Project, RoiSnapshot
 
 from .base import fixture_of, money, next_number, save
@@ -114,7 +116,10 @@ def make_snapshot(
     for npv in ("actual_npv", "plan_npv"):
         values[npv] = money(values[npv])
     values.setdefault("measured", values["measured_count"] == values["due_count"])
-    return save(RoiSnapshot(project_id=project.id, period=period, **values))
+    snapshot = RoiSnapshot(project_id=project.id, period=period, **values)
+    db.session.add(snapshot)
+    refresh_snapshot_totals([period])  # the month's stored sums, as the snapshot job writes them
+    return save(snapshot)
 
 
 def kpi_detail(

@@ -11,6 +11,7 @@ from crmphase import clock
 from crmphase.integrations import services
 from crmphase.integrations.models import Delivery, Webhook
 from crmphase.integrations.rules import MAX_ATTEMPTS
+from crmphase.jobs.scheduler import SchedulerService
 from crmphase.notifications.models import Notification
 
 
@@ -157,8 +158,6 @@ def test_drain_once_from_the_cli_records_a_run(db, receiver, make_webhook, runne
 
 
 def test_the_scheduler_tick_drains_the_queue(app, db, receiver, make_webhook):
-    from crmphase.jobs.scheduler import SchedulerService
-
     class HeldLock:
         held = True
         holder = "test"

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from crmphase import clock
-from crmphase.integrations.services import deliver_due
+from crmphase.integrations.models import Delivery
+from crmphase.integrations.services import announce_alerts, deliver_due
 from crmphase.jobs.services import run_job
 from crmphase.metrics.services import record_measurement
 from crmphase.phases.services import decide, request_review
@@ -85,8 +86,6 @@ def test_the_program_chat_hears_reviews_and_decisions(
 
 
 def test_a_teams_chat_gets_an_adaptive_card(db, receiver, make_program, make_project):
-    from crmphase.integrations.models import Delivery
-
     program = make_program(chat_url=receiver.url, chat_flavour="teams")
     project = make_project(program=program, phase="evaluate", name="Cross-sell")
     request_review(project.manager, project)
@@ -101,8 +100,6 @@ def test_an_escalation_reaches_the_endpoint_and_the_chat(
     db, receiver, make_webhook, make_program, make_project, make_alert
 ):
     """What the escalation step of SPEC §4.3 calls (the ladder itself is not built yet)."""
-    from crmphase.integrations.services import announce_alerts
-
     webhook = make_webhook(receiver.url, ["alert.escalated"])
     program = make_program(chat_url=receiver.url.replace("/hook", "/chat"))
     project = make_project(program=program, phase="execute", name="Service desk")

@@ -1,18 +1,21 @@
-"""The APScheduler wiring: cron jobs in the database job store only while active,
-coalesced, with hours of misfire grace, stable ids; create_app() starts nothing."""
+"""The APScheduler wiring: one job, the tick, in memory, coalesced; the jobs' schedules are
+cron triggers with stable ids; the tick runs jobs only while it holds the lock;
+create_app() starts nothing."""
 
+import logging
 import threading
 
+import pytest
 import sqlalchemy as sa
+from apscheduler.schedulers.base import BaseScheduler
 
-from crmphase import create_app
+from crmphase import clock, create_app
 from crmphase.jobs import scheduler as scheduler_module
-from crmphase.jobs.locks import LeaseLock
-from crmphase.jobs.scheduler import JOBSTORE, SchedulerService, build_scheduler
+from crmphase.jobs.registry import all_jobs
+from crmphase.jobs.scheduler import TICK_JOB_ID, SchedulerService, build_scheduler
 
 
 def test_create_app_never_starts_a_scheduler(app, monkeypatch):
-    from apscheduler.schedulers.base import BaseScheduler
 
     started = []
     monkeypatch.setattr(BaseScheduler, "start", lambda self, *a, **k: started.append(self))
@@ -23,58 +26,87 @@ def test_create_app_never_starts_a_scheduler(app, monkeypatch):
     assert {t.ident for t in threading.enumerate()} <= threads_before
 
 
-def test_the_tick_adds_and_removes_the_database_job_store(app, committed_db, monkeypatch):
-    from apscheduler.schedulers.background import BackgroundScheduler
+class Switch:
+    """A lock that is held or not, as the test says."""
 
-    class Switch:
-        """A lock that is held or not, as the test says."""
+    holder = "test"
+    held = True
 
-        holder = "test"
-        held = True
+    def acquire(self):
+        return self.held
 
-        def acquire(self):
-            return self.held
+    def release(self):
+        self.held = False
 
-        def release(self):
-            self.held = False
 
-    lock = Switch()
-    service = SchedulerService(app, lock)
-    monkeypatch.setattr(scheduler_module, "due_runs", lambda now, only=None: [])
-    scheduler = build_scheduler(service, scheduler_class=BackgroundScheduler)
+def test_the_one_job_is_the_tick_in_memory_and_the_schedule_is_cron(app, committed_db):
+    scheduler = build_scheduler(SchedulerService(app, Switch()))
     scheduler.start(paused=True)
     try:
-        tick = scheduler.get_job("crmphase.tick")
-        assert tick.executor == "tick" and tick.trigger.interval.total_seconds() == 15
-        scheduler_module._tick_and_manage_jobstore(scheduler)
-        jobs = {job.id: job for job in scheduler.get_jobs(jobstore=JOBSTORE)}
-        assert set(jobs) == {"roi_snapshot", "measurement_check", "monthly_review_export"}
-        snapshot = jobs["roi_snapshot"]
-        assert snapshot.coalesce is True and snapshot.misfire_grace_time == 6 * 3600
-        assert snapshot.func_ref == "crmphase.jobs.scheduler:fire_scheduled_job"
-        assert str(snapshot.trigger).startswith("cron[") and "day='1'" in str(snapshot.trigger)
-        with committed_db.engine.connect() as conn:
-            stored = set(conn.scalars(sa.text("SELECT id FROM apscheduler_jobs")))
-        assert stored == set(jobs)
-        scheduler_module._tick_and_manage_jobstore(scheduler)  # still active: same ids
-        assert len(scheduler.get_jobs(jobstore=JOBSTORE)) == 3
-        lock.held = False  # lost the lock: a standby keeps no cron jobs
-        scheduler_module._tick_and_manage_jobstore(scheduler)
-        assert scheduler.get_jobs() == [scheduler.get_job("crmphase.tick")]
+        (tick,) = scheduler.get_jobs()  # no cron jobs, no second job store
+        assert tick.id == TICK_JOB_ID and tick.trigger.interval.total_seconds() == 15
+        assert tick.coalesce is True and tick.max_instances == 1
+        assert tick.misfire_grace_time is None  # a late tick still runs, once
     finally:
         scheduler.shutdown(wait=False)
-        with committed_db.engine.begin() as conn:
-            conn.execute(sa.text("DELETE FROM apscheduler_jobs"))
+    with committed_db.engine.connect() as conn:
+        assert "apscheduler_jobs" not in sa.inspect(conn).get_table_names()
+    jobs = {job.name: job for job in all_jobs()}  # stable ids, cron triggers
+    assert set(jobs) == {
+        "roi_snapshot",
+        "measurement_check",
+        "monthly_review_export",
+        "webhook_delivery",  # SPEC §7 (issue 20)
+    }
+    trigger = jobs["roi_snapshot"].trigger(clock.timezone())
+    assert str(trigger).startswith("cron[") and "day='1'" in str(trigger)
 
 
-def test_fire_scheduled_job_runs_only_on_the_active_process(app, db, monkeypatch):
+@pytest.fixture
+def scheduler_log(caplog, monkeypatch):
+    """The scheduler's log records (the migrations' logging.config disabled its logger)."""
+    monkeypatch.setattr(scheduler_module.log, "disabled", False)
+    caplog.set_level(logging.INFO, logger=scheduler_module.log.name)
+    return caplog
+
+
+def test_the_scheduled_tick_runs_jobs_only_while_holding_the_lock(
+    app, db, monkeypatch, scheduler_log
+):
     calls = []
-    service = SchedulerService(app, LeaseLock("x"))
-    monkeypatch.setattr(service, "_run_due", lambda report, only=None: calls.append(only))
-    monkeypatch.setattr(scheduler_module, "_service", service)
-    scheduler_module.fire_scheduled_job("roi_snapshot")
-    assert calls == []  # a standby (never acquired) does nothing
-    with app.app_context():
-        assert service.lock.acquire()
-    scheduler_module.fire_scheduled_job("roi_snapshot")
-    assert calls == ["roi_snapshot"]
+    lock = Switch()
+    lock.held = False
+    service = SchedulerService(app, lock)
+    monkeypatch.setattr(scheduler_module, "due_runs", lambda now: calls.append(True) or [])
+    service.scheduled_tick()
+    assert calls == []  # a standby does nothing
+    lock.held = True
+    service.scheduled_tick()
+    service.scheduled_tick()
+    assert calls == [True, True]
+    lock.held = False  # lost the lock
+    service.scheduled_tick()
+    assert calls == [True, True]
+    messages = [r.getMessage() for r in scheduler_log.records]
+    assert messages == [
+        "this scheduler is active (test)",
+        "this scheduler lost the lock and is a standby now",
+    ]
+
+
+def test_a_failing_tick_is_logged_and_the_next_one_runs(app, db, monkeypatch, scheduler_log):
+    service = SchedulerService(app, Switch())
+    ticks = []
+
+    def broken(now):
+        ticks.append(now)
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(scheduler_module, "due_runs", broken)
+    service.scheduled_tick()
+    service.scheduled_tick()
+    assert len(ticks) == 2
+    assert [r.getMessage() for r in scheduler_log.records if r.levelno == logging.ERROR] == [
+        "scheduler tick failed",
+        "scheduler tick failed",
+    ]

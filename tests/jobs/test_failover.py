@@ -1,4 +1,5 @@
-"""A killed scheduler process: the standby takes over and catches up; the advisory lock."""
+"""Real scheduler processes: a killed one is replaced by the standby, which catches up; a
+SIGTERM stops one cleanly and frees its lock; the advisory lock."""
 
 from __future__ import annotations
 
@@ -13,24 +14,33 @@ import pytest
 import sqlalchemy as sa
 
 from crmphase.jobs.locks import AdvisoryLock, current_holder
+from crmphase.jobs.models import JobRun
+from crmphase.metrics.models import RoiSnapshot
+
+from .test_two_schedulers import PROJECTS, seed
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_scheduler(database_url: str, now: str, lease: int) -> subprocess.Popen:
-    env = {
+def scheduler_env(database_url: str, now: str, lease: int) -> dict[str, str]:
+    return {
         **os.environ,
         "DATABASE_URL": database_url,
         "CRMPHASE_NOW": now,
         "SECRET_KEY": "failover",
         "CRMPHASE_SCHEDULER_LEASE_SECONDS": str(lease),
     }
+
+
+def start_scheduler(database_url: str, now: str, lease: int, *, output=subprocess.DEVNULL):
+    """A real ``flask --app crmphase scheduler`` process ticking every second."""
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "crmphase", "scheduler", "--tick-seconds", "1"],
         cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        env=scheduler_env(database_url, now, lease),
+        stdout=output,
+        stderr=output,
+        text=True,
         start_new_session=True,
     )
 
@@ -48,8 +58,9 @@ def wait_for(predicate, timeout: float):
 def holder_pid(db) -> int | None:
     db.session.rollback()
     row = current_holder()
-    db.session.rollback()
-    return int(row.holder.split(":")[1]) if row else None
+    holder = row.holder if row else None  # read before the rollback expires the row
+    db.session.rollback()  # on SQLite an open transaction would hold the write lock
+    return int(holder.split(":")[1]) if holder else None
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -66,10 +77,6 @@ def stop(process: subprocess.Popen) -> None:
 def test_a_killed_scheduler_is_replaced_by_the_standby_which_catches_up(
     app, committed_db, database_url
 ):
-    from crmphase.metrics.models import RoiSnapshot
-
-    from .test_two_schedulers import PROJECTS, seed
-
     db = committed_db
     seed(db)
     lease = 3
@@ -106,6 +113,43 @@ def test_a_killed_scheduler_is_replaced_by_the_standby_which_catches_up(
         assert wait_for(snapshots, 90), "the restarted scheduler did not catch up"
     finally:
         stop(restarted)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_scheduler_cleanly_and_frees_its_lock(app, committed_db, database_url):
+    db = committed_db
+    seed(db)
+    now, lease = "2026-01-01T02:30:00", 600  # a lease left behind would block for 10 min
+    process = start_scheduler(database_url, now, lease, output=subprocess.PIPE)
+    try:
+        assert wait_for(lambda: holder_pid(db) == process.pid, 60), "it never became active"
+        process.send_signal(signal.SIGTERM)  # what systemd and `docker stop` send
+        time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)  # and an impatient operator, once more
+        out, err = process.communicate(timeout=60)
+    finally:
+        stop(process)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err and "SchedulerNotRunningError" not in err, err
+    assert " ERROR " not in err, err
+    assert "stopped on SIGTERM; lock released" in out, out
+    assert holder_pid(db) is None  # the lease row is gone (PostgreSQL: the lock too)
+    db.session.rollback()
+    assert (
+        db.session.scalar(sa.select(sa.func.count(JobRun.id)).where(JobRun.outcome == "running"))
+        == 0
+    )  # a tick that was running a job finished it before the process ended
+    db.session.rollback()
+    second = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "crmphase", "scheduler", "--once"],
+        cwd=ROOT,
+        env=scheduler_env(database_url, now, lease),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith("active"), second.stdout  # took over at once
 
 
 @pytest.mark.skipif(

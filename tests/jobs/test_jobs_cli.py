@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 
 from crmphase import clock
+from crmphase.metrics import loaders
 from crmphase.metrics.models import RoiSnapshot
 
 
@@ -36,13 +37,10 @@ def test_bad_input_is_a_clear_error_not_a_traceback(runner, db):
 
 
 def test_a_failed_run_exits_non_zero_with_its_error(runner, db, monkeypatch):
-    from crmphase.metrics import alerts as checks
-
     def broken(*args, **kwargs):
         raise RuntimeError("the database of KPIs is on fire")
 
-    monkeypatch.setattr(checks, "load_tracking", broken)
-    monkeypatch.setattr(checks, "_load_projects", lambda: [object()])
+    monkeypatch.setattr(loaders, "load_tracking", broken)
     with clock.frozen("2026-03-02T10:00:00"):
         result = runner.invoke(args=["jobs", "run", "measurement_check"])
     assert result.exit_code == 1

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crmphase import clock
-from crmphase.errors import ValidationFailed
+from crmphase.errors import NotFound, ValidationFailed
 from crmphase.jobs.registry import get_job
 from crmphase.periods import Period
 
@@ -109,7 +109,5 @@ def test_manual_periods_are_validated_with_readable_reasons():
 
 
 def test_unknown_job_is_not_found():
-    from crmphase.errors import NotFound
-
     with pytest.raises(NotFound, match="roi_snapshot"):
         get_job("nope")

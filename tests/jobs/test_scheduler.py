@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 
 from crmphase import clock
 from crmphase.jobs.locks import LeaseLock
@@ -198,7 +199,6 @@ def test_lease_renewal_keeps_the_lock(app, db):
 
 
 def test_a_busy_database_does_not_cost_the_holder_its_lease_too_early(app, db, monkeypatch):
-    from sqlalchemy.exc import OperationalError
 
     time = FakeTime()
     lock = LeaseLock("a", now=time)

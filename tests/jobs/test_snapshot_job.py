@@ -10,7 +10,7 @@ from crmphase import clock
 from crmphase.audit.models import Event
 from crmphase.jobs.models import JobAttempt, JobRun
 from crmphase.jobs.services import run_job
-from crmphase.metrics.figures import load_figures
+from crmphase.metrics.loaders import load_figures
 from crmphase.metrics.models import RoiSnapshot
 from crmphase.periods import Period
 
@@ -141,11 +141,11 @@ def test_rerun_after_a_late_correction_updates_and_records_it(
 
 
 def test_a_failing_job_is_rolled_back_whole_and_recorded(db, tracked_project, monkeypatch):
-    from crmphase.metrics import snapshots as snapshot_module
+    from crmphase.metrics import loaders
 
     tracked_project()
     tracked_project()
-    real = snapshot_module.load_project_figures
+    real = loaders.load_figures
 
     class Broken:
         def __getattr__(self, name):
@@ -153,18 +153,18 @@ def test_a_failing_job_is_rolled_back_whole_and_recorded(db, tracked_project, mo
             assert db.session.scalar(sa.select(sa.func.count(RoiSnapshot.id))) == 1
             raise RuntimeError("figures unavailable")
 
-    def half_then_boom(ids, period, today):
-        figures = real(ids, period, today)
+    def half_then_boom(ids, period):
+        figures = real(ids, period)
         return {ids[0]: figures[ids[0]], ids[1]: Broken()}
 
-    monkeypatch.setattr(snapshot_module, "load_project_figures", half_then_boom)
+    monkeypatch.setattr(loaders, "load_figures", half_then_boom)
     with clock.frozen(MARCH_FIRST):
         failed = run_job("roi_snapshot", "2026-02", trigger="schedule")
     assert failed.ran and failed.run.outcome == "failed"
     assert failed.run.error.startswith("RuntimeError: figures unavailable")
     assert snapshots(db) == []  # no partial snapshot
     assert failed.run.finished_at is not None and failed.run.rows_written == 0
-    monkeypatch.setattr(snapshot_module, "load_project_figures", real)
+    monkeypatch.setattr(loaders, "load_figures", real)
     with clock.frozen("2026-03-01T02:01:00"):
         retried = run_job("roi_snapshot", "2026-02", trigger="retry")
     assert retried.succeeded and retried.run.attempts == 2
@@ -198,16 +198,16 @@ def test_a_run_abandoned_by_a_dead_runner_is_taken_over(
 def test_duration_is_real_time_even_when_the_clock_is_fixed(db, tracked_project, monkeypatch):
     import time
 
-    from crmphase.metrics import snapshots as snapshot_module
+    from crmphase.metrics import loaders
 
     tracked_project()
-    real = snapshot_module.snapshot_projects
+    real = loaders.snapshot_subjects
 
     def slow(period):
         time.sleep(0.2)
         return real(period)
 
-    monkeypatch.setattr(snapshot_module, "snapshot_projects", slow)
+    monkeypatch.setattr(loaders, "snapshot_subjects", slow)
     with clock.frozen(MARCH_FIRST):
         run = run_job("roi_snapshot", "2026-02", trigger="schedule").run
     assert run.started_at == datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
@@ -218,15 +218,15 @@ def test_a_runner_whose_run_was_taken_over_discards_its_work(
     db, tracked_project, make_job_run, make_job_attempt
 ):
     from crmphase.jobs.registry import get_job
-    from crmphase.jobs.services import _Claim, _execute
+    from crmphase.jobs.services import RunClaim, execute_claim
 
     tracked_project()
     with clock.frozen(MARCH_FIRST):
         run = make_job_run("roi_snapshot", "2026-02", outcome="running", attempts=2)
         mine = make_job_attempt(run)
         # We claimed attempt 1; meanwhile another runner took the run over (attempt 2).
-        stale = _Claim(run.id, mine.id, 1, None, 0, clock.now())
-        _execute(get_job("roi_snapshot"), "2026-02", stale, "schedule", None)
+        stale = RunClaim(run.id, mine.id, 1, None, 0, clock.now())
+        execute_claim(get_job("roi_snapshot"), "2026-02", stale, "schedule", None)
     db.session.expire_all()
     assert snapshots(db) == []  # our work was rolled back
     assert db.session.get(JobRun, run.id).outcome == "running"  # the other runner's

@@ -5,7 +5,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from crmphase.demo.metrics import load_metrics_demo
-from crmphase.metrics.figures import load_figures
+from crmphase.metrics.loaders import load_figures
 from crmphase.metrics.models import BenefitEntry, CostEntry, Kpi, Measurement
 from crmphase.periods import Period
 
@@ -36,7 +36,7 @@ def test_demo_seeds_named_projects_once(db, make_project):
         db.session.scalars(sa.select(CostEntry.kind).where(CostEntry.project_id == idea.id))
     )
     assert kinds == set()  # strategize: no business case yet
-    figures = load_figures([running.id], Period(2026, 3), today=TODAY)[running.id]
+    figures = load_figures([running.id], Period(2026, 3))[running.id]
     assert figures.actual.cumulative_cost > 0 and figures.plan.cumulative_cost > 0
     assert all(k.latest is not None for k in figures.kpis)
 

@@ -5,14 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from crmphase.metrics.figures import (
-    KpiInput,
-    load_figures,
-    mean_attainment,
-    project_figures,
-    project_status,
-)
+from crmphase.metrics.loaders import load_figures
 from crmphase.metrics.roi import Cadence, Direction, EntryKind, KpiStatus, MoneyEntry
+from crmphase.metrics.rules import KpiInput, mean_attainment, project_figures, project_status
 from crmphase.periods import Period
 
 P = Period.parse
@@ -227,7 +222,7 @@ def portfolio(db, make_project, make_program, make_cost, make_benefit, make_kpi,
 
 def test_load_figures_equals_the_hand_computation(portfolio):
     (project,) = portfolio()
-    result = load_figures([project.id], P("2026-03"), today=date(2026, 4, 20))[project.id]
+    result = load_figures([project.id], P("2026-03"))[project.id]
     assert result.actual.cumulative_cost == D("100000.00")
     assert result.actual.cumulative_benefit == D("150000.00")
     assert result.actual.roi_pct == D("50.00")
@@ -248,9 +243,9 @@ def test_load_figures_uses_a_fixed_number_of_queries(portfolio, count_queries):
     projects = portfolio(count=4)
     ids = [p.id for p in projects]
     with count_queries() as one:
-        load_figures(ids[:1], P("2026-03"), today=date(2026, 4, 20))
+        load_figures(ids[:1], P("2026-03"))
     with count_queries() as many:
-        result = load_figures(ids, P("2026-03"), today=date(2026, 4, 20))
+        result = load_figures(ids, P("2026-03"))
     assert len(many) == len(one)
     assert len(many) <= 10
     assert {r.actual.roi_pct for r in result.values()} == {D("50.00")}
@@ -259,7 +254,7 @@ def test_load_figures_uses_a_fixed_number_of_queries(portfolio, count_queries):
 def test_load_figures_skips_unknown_projects_and_empty_input(portfolio):
     (project,) = portfolio()
     assert load_figures([], P("2026-03")) == {}
-    result = load_figures([project.id, 999999], P("2026-03"), today=date(2026, 4, 20))
+    result = load_figures([project.id, 999999], P("2026-03"))
     assert list(result) == [project.id]
 
 
@@ -268,9 +263,9 @@ def test_one_project_and_many_projects_load_the_same_figures(portfolio, make_pro
     projects = portfolio(count=3)
     idle = make_project(phase="execute")  # no money, no KPIs
     ids = [p.id for p in projects] + [idle.id]
-    together = load_figures(ids, P("2026-03"), today=date(2026, 4, 20))
+    together = load_figures(ids, P("2026-03"))
     for project_id in ids:
-        alone = load_figures([project_id], P("2026-03"), today=date(2026, 4, 20))
+        alone = load_figures([project_id], P("2026-03"))
         assert repr(alone[project_id]) == repr(together[project_id])  # exponents too
     assert together[idle.id].actual.cumulative_cost == D("0.00")
     assert together[idle.id].kpis == ()

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmphase.metrics.charts import kpi_chart, money_chart
-from crmphase.metrics.figures import KpiInput, money_ledger, project_figures
 from crmphase.metrics.roi import Cadence, Direction, EntryKind, KpiStatus, MoneyEntry
+from crmphase.metrics.rules import KpiInput, money_ledger, project_figures
 from crmphase.periods import Period
 
 FIRST = Period(2025, 1)

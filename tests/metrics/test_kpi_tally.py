@@ -5,7 +5,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmphase.metrics.kpi_tally import KPI_STATUSES, KpiTally, kpi_status_counts, tally_kpis
+from crmphase.metrics.rules import KPI_STATUSES, KpiTally, kpi_status_counts, tally_kpis
 
 
 def test_kpi_status_counts_tolerate_malformed_details():

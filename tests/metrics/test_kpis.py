@@ -16,17 +16,13 @@ from crmphase.metrics.roi import (
     KpiTarget,
     attainment,
     combine,
-    due_periods,
     expected_progress,
-    grace_ends,
-    is_due,
-    is_missing,
     kpi_progress,
     kpi_status,
     latest_value,
     measurement_coverage,
-    missing_periods,
 )
+from crmphase.metrics.rules import due_periods, grace_ends, is_due, is_missing, missing_periods
 from crmphase.periods import Period
 
 

@@ -7,6 +7,8 @@ import sqlalchemy as sa
 
 from crmphase import clock
 
+from .conftest import CHURN_KPI
+
 NOW = "2026-04-15T12:00:00"
 
 
@@ -389,14 +391,7 @@ def test_roi_endpoint_returns_every_figure_by_hand(
     make_cost(project, "2026-01", "90000", kind="plan")
     make_benefit(project, "2026-02", "45000", kind="plan")
     make_benefit(project, "2026-03", "45000", kind="plan")
-    churn = make_kpi(
-        project,
-        name="Churn",
-        direction="down",
-        baseline_value=Decimal(20),
-        target_value=Decimal(10),
-        target_period="2026-05",
-    )
+    churn = make_kpi(project, **CHURN_KPI)
     make_measurement(churn, "2026-03", "15")
     body = api("viewer").get(f"/api/v1/projects/{project.id}/roi?period=2026-03").json
     assert body["period"] == "2026-03"

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 
 from crmphase import clock
 
+from .conftest import CHURN_KPI
+
 
 @pytest.fixture(autouse=True)
 def fixed_clock():
@@ -42,14 +44,7 @@ def chart_data(html: str, chart_id: str) -> dict:
 def tracked(make_project, make_kpi, make_measurement):
     """A project in execute since January with a churn KPI measured in Jan and Mar only."""
     project = make_project("Web shop", phase="execute", phase_entered_on=date(2026, 1, 1))
-    churn = make_kpi(
-        project,
-        name="Churn",
-        direction="down",
-        baseline_value=Decimal(20),
-        target_value=Decimal(10),
-        target_period="2026-05",
-    )
+    churn = make_kpi(project, **CHURN_KPI)
     make_measurement(churn, "2026-01", "19", note="first")
     make_measurement(churn, "2026-03", "15")
     return project, churn

@@ -1,6 +1,7 @@
 """The stored sums of each period's ROI snapshots (SnapshotTotals) follow every change to
-the snapshots made through the ORM: added, corrected, moved to another period, deleted.
-Each stored row must equal the same sums computed in Python from the snapshots."""
+the snapshots, written with the snapshots by refresh_snapshot_totals: added, corrected,
+moved to another period, deleted. Each stored row must equal the same sums computed in
+Python from the snapshots."""
 
 from __future__ import annotations
 
@@ -10,15 +11,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from crmphase.extensions import db
-from crmphase.metrics.models import (
-    SUMMED_COUNTS,
-    SUMMED_MONEY,
-    RoiSnapshot,
-    SnapshotTotals,
-    refresh_snapshot_totals,
-)
-from crmphase.metrics.portfolio import portfolio_totals, totals_from_snapshots
+from crmphase.metrics.loaders import portfolio_totals
+from crmphase.metrics.models import SUMMED_COUNTS, SUMMED_MONEY, RoiSnapshot, SnapshotTotals
+from crmphase.metrics.services import refresh_snapshot_totals
 from crmphase.periods import Period
+from tests.metrics.expected_totals import totals_from_snapshots
 
 
 def _expected() -> dict:
@@ -76,30 +73,34 @@ def test_totals_follow_snapshots_added_corrected_moved_and_deleted(
 
     first.actual_cumulative_cost = Decimal("999.99")
     first.kpi_details = [{"status": "on_track"}, {"status": "off_track"}]
+    refresh_snapshot_totals([first.period])
     db.session.commit()
     assert _stored() == _expected()
 
     moved.period = "2026-08"
+    refresh_snapshot_totals(["2026-10", "2026-08"])
     db.session.commit()
     stored = _stored()
     assert stored == _expected()
     assert not any(key[0] == "2026-10" for key in stored), "the emptied period keeps no sums"
 
     db.session.delete(first)
+    refresh_snapshot_totals(["2026-09"])
     db.session.commit()
     assert _stored() == _expected()
 
     db.session.expire_all()  # a snapshot deleted without its month loaded
     db.session.delete(db.session.get(RoiSnapshot, moved.id, populate_existing=False))
     db.session.expire(moved)
+    refresh_snapshot_totals(["2026-08"])
     db.session.commit()
     assert _stored() == _expected()
     assert not any(key[0] == "2026-08" for key in _stored())
 
 
 def test_refresh_rebuilds_totals_written_around_the_orm(make_program, make_project, make_snapshot):
-    """Core writes (a restore, a bulk copy) bypass the ORM; refresh_snapshot_totals puts
-    the sums back in step."""
+    """Writes that do not call it (a restore, a bulk copy) leave the sums behind;
+    refresh_snapshot_totals puts them back in step."""
     project = make_project("Sales", program=make_program("North"))
     make_snapshot(project, "2026-09", cost="10")
     db.session.execute(
@@ -107,7 +108,7 @@ def test_refresh_rebuilds_totals_written_around_the_orm(make_program, make_proje
     )
     db.session.commit()
     assert _stored() != _expected()
-    refresh_snapshot_totals(db.session.connection(), ["2026-09"])
+    refresh_snapshot_totals(["2026-09"])
     db.session.commit()
     assert _stored() == _expected()
 

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from crmphase.metrics.roi import Cadence
-from crmphase.metrics.tracking import (
+from crmphase.metrics.rules import (
     KpiSchedule,
     PositionChange,
     coverage_of,

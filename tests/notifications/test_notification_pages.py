@@ -5,24 +5,13 @@ import sqlalchemy as sa
 from crmphase.notifications.models import Notification
 
 
-def note(user, subject, key):
-    return Notification(
-        recipient_id=user.id,
-        recipient_email=user.email,
-        subject=subject,
-        body="Please record it.",
-        reason_type="kpi_due",
-        dedupe_key=key,
-        delivery="not_configured",
-    )
-
-
-def test_notifications_page_shows_mine_with_an_unread_count(page_client, make_user, db):
+def test_notifications_page_shows_mine_with_an_unread_count(
+    page_client, make_user, make_notification, db
+):
     me, other = make_user("manager"), make_user("manager")
-    db.session.add_all(
-        [note(me, "Due: A", "n:1"), note(me, "Due: B", "n:2"), note(other, "Secret", "n:3")]
-    )
-    db.session.commit()
+    make_notification(me, "Due: A", dedupe_key="n:1", delivery="not_configured")
+    make_notification(me, "Due: B", dedupe_key="n:2", delivery="not_configured")
+    make_notification(other, "Secret", dedupe_key="n:3", delivery="not_configured")
     client = page_client(me)
     html = client.get("/notifications").get_data(as_text=True)
     assert "Due: A" in html and "Due: B" in html and "Secret" not in html

@@ -3,7 +3,6 @@
 import pytest
 
 from crmphase import clock
-from crmphase.notifications.models import Notification
 
 
 @pytest.fixture
@@ -12,26 +11,12 @@ def frozen():
         yield
 
 
-def test_notifications_are_private_and_can_be_marked_read(api, db, frozen, make_user):
+def test_notifications_are_private_and_can_be_marked_read(
+    api, frozen, make_user, make_notification
+):
     me, other = make_user("manager"), make_user("manager")
-    mine = Notification(
-        recipient_id=me.id,
-        recipient_email=me.email,
-        subject="Measurement due",
-        body="...",
-        reason_type="kpi_due",
-        dedupe_key="t:1",
-    )
-    theirs = Notification(
-        recipient_id=other.id,
-        recipient_email=other.email,
-        subject="Not yours",
-        body="...",
-        reason_type="kpi_due",
-        dedupe_key="t:2",
-    )
-    db.session.add_all([mine, theirs])
-    db.session.commit()
+    mine = make_notification(me, "Measurement due", body="...", dedupe_key="t:1")
+    theirs = make_notification(other, "Not yours", body="...", dedupe_key="t:2")
     client = api(me)
     listed = client.get("/api/v1/notifications").json
     assert [n["subject"] for n in listed["items"]] == ["Measurement due"]

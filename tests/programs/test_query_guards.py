@@ -6,6 +6,8 @@ Each test measures a request on a small generated portfolio, then grows the port
 
 import sqlalchemy as sa
 
+from tests.factories.auth import make_token
+
 LISTS = (
     "/api/v1/projects?per_page=100",
     "/api/v1/programs?per_page=100",
@@ -34,10 +36,9 @@ def _statements(count_queries, client, path, headers=None) -> int:
 
 def _token(email) -> dict:
     from crmphase.auth.loaders import user_by_email
-    from crmphase.auth.services import issue_token
     from crmphase.extensions import db
 
-    token = issue_token(user_by_email(email), "guard")
+    token = make_token(user_by_email(email), "guard")
     db.session.remove()
     return {"Authorization": f"Bearer {token}"}
 
