@@ -20,10 +20,11 @@ demo: venv
 	$(FLASK) demo
 	CRMPHASE_SECURE_COOKIES=0 $(FLASK) run --host 127.0.0.1 --port 5000
 
-## make test: install, lint, and run the whole suite (TEST_DATABASE_URL=postgresql://... for PostgreSQL)
+## make test: install, lint, type-check, and run the whole suite (TEST_DATABASE_URL=postgresql://... for PostgreSQL)
 test: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 format: venv

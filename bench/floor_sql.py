@@ -629,12 +629,16 @@ def write_snapshots_floor(raw: Raw, period: str, timezone: str = "UTC") -> None:
 # --- the monthly review export -------------------------------------------------------------
 
 
+# What the KPI sheet takes from each KPI's entry in its project's snapshot.
+KPI_DETAILS = ("latest", "expected", "attainment", "status")
+
+
 def export_sheets(engine: str, period: str) -> list[tuple[str | None, tuple[str, dict]]]:
     """The rows of each sheet of the monthly review (summary, trend, projects, KPIs,
     measurements, costs, benefits, decisions, alerts), cell for cell the ones the export
-    writes: the projects' coverage and the KPIs' latest value, expected progress,
-    attainment and status (from the snapshots' ``kpi_details``) are computed in SQL; a
-    title of ``None`` marks rows that are read but written to no sheet of their own."""
+    writes (the projects' coverage is computed in SQL); a title of ``None`` marks rows that
+    are read but written to no sheet of their own: the snapshots' ``kpi_details``, whose
+    :data:`KPI_DETAILS` complete each KPI row (its first column is the KPI's id)."""
     year, month = (int(x) for x in period.split("-"))
     following = f"{year + month // 12:04d}-{month % 12 + 1:02d}"
     start, end = f"{period}-01 00:00:00", f"{following}-01 00:00:00"
@@ -645,23 +649,6 @@ def export_sheets(engine: str, period: str) -> list[tuple[str | None, tuple[str,
         # XlsxWriter takes naive datetimes only; the export turns them into local time too
         return f"({column} AT TIME ZONE 'UTC')" if engine == "postgres" else column
 
-    if engine == "postgres":
-        kpi_details = (
-            "SELECT CAST(e->>'kpi_id' AS INTEGER) AS kpi_id, e->>'latest' AS latest, "
-            "e->>'expected' AS expected, e->>'attainment' AS attainment, "
-            "e->>'status' AS status FROM roi_snapshots s, json_array_elements(s.kpi_details) e "
-            "WHERE s.period = :period AND json_typeof(s.kpi_details) = 'array'"
-        )
-    else:
-        kpi_details = (
-            "SELECT json_extract(e.value, '$.kpi_id') AS kpi_id, "
-            "json_extract(e.value, '$.latest') AS latest, "
-            "json_extract(e.value, '$.expected') AS expected, "
-            "json_extract(e.value, '$.attainment') AS attainment, "
-            "json_extract(e.value, '$.status') AS status "
-            "FROM roi_snapshots s, json_each(s.kpi_details) e "
-            "WHERE s.period = :period AND json_type(s.kpi_details) = 'array'"
-        )
     money = (
         "SELECT pr.name, pj.name, e.period, e.kind, e.category, e.amount, e.note, u.name, "
         f"{moment('e.recorded_at')} FROM {{table}} e JOIN projects pj ON pj.id = e.project_id "
@@ -713,15 +700,16 @@ def export_sheets(engine: str, period: str) -> list[tuple[str | None, tuple[str,
                 p,
             ),
         ),
+        # each KPI's latest value, expected progress, attainment and status: not a sheet of
+        # its own, they complete the KPI rows (see KPI_DETAILS)
+        (None, ("SELECT CAST(kpi_details AS TEXT) FROM roi_snapshots WHERE period = :period", p)),
         (
             "KPIs",
             (
-                "SELECT pr.name, pj.name, k.name, k.unit, k.direction, k.cadence, "
-                "k.baseline_value, k.baseline_period, k.target_value, k.target_period, "
-                "d.latest, d.expected, d.attainment, COALESCE(d.status, 'no_data'), u.name "
+                "SELECT k.id, pr.name, pj.name, k.name, k.unit, k.direction, k.cadence, "
+                "k.baseline_value, k.baseline_period, k.target_value, k.target_period, u.name "
                 "FROM kpis k JOIN projects pj ON pj.id = k.project_id "
                 "JOIN programs pr ON pr.id = pj.program_id LEFT JOIN users u ON u.id = k.owner_id "
-                f"LEFT JOIN ({kpi_details}) d ON d.kpi_id = k.id "
                 "WHERE k.project_id IN (SELECT project_id FROM roi_snapshots "
                 "WHERE period = :period) ORDER BY pr.name, pj.name, k.name",
                 p,

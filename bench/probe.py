@@ -183,12 +183,19 @@ def export_floor(args) -> dict:
             {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
         )
         rows = 0
+        details: dict = {}  # kpi id: its entry in the snapshot
         for title, (sql, params) in floor_sql.export_sheets(args.engine, args.period):
             if title is None:
-                raw.rows(sql, **params)
+                for (text,) in raw.stream(sql, **params):
+                    for entry in json.loads(text) or ():
+                        details[entry.get("kpi_id")] = entry
                 continue
             sheet = workbook.add_worksheet(title)
             for index, row in enumerate(raw.stream(sql, **params)):
+                if title == "KPIs":  # the KPI's figures from its entry, before the owner
+                    entry = details.get(row[0], {})
+                    figures = [entry.get(key) for key in floor_sql.KPI_DETAILS]
+                    row = (*row[1:-1], *figures[:3], figures[3] or "no_data", row[-1])
                 sheet.write_row(index, 0, row)
                 rows += 1
         workbook.close()

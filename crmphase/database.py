@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Dialect, Engine, Result
 from sqlalchemy.orm import DeclarativeBase
+
+# A SELECT of any columns, and a row of one: SQLAlchemy types a statement by the columns
+# it returns, and a helper that narrows or runs statements of every shape takes these.
+AnySelect: TypeAlias = sa.Select[*tuple[Any, ...]]
+AnyRow: TypeAlias = sa.Row[*tuple[Any, ...]]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -26,7 +32,7 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class UTCDateTime(sa.types.TypeDecorator):
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """A timezone-aware UTC timestamp on every backend.
 
     SQLite has no time zones; storing naive UTC and handing back aware UTC keeps
@@ -36,7 +42,7 @@ class UTCDateTime(sa.types.TypeDecorator):
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -44,17 +50,30 @@ class UTCDateTime(sa.types.TypeDecorator):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def enum_check(column: str, values: type[enum.Enum] | tuple[str, ...], name: str):
+def enum_check(
+    column: str, values: type[enum.Enum] | tuple[str, ...], name: str
+) -> sa.CheckConstraint:
     """A CHECK constraint that keeps ``column`` within an enum's values."""
     allowed = [v.value for v in values] if isinstance(values, type) else list(values)
     quoted = ", ".join(f"'{v}'" for v in allowed)
     return sa.CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
+def rows_matched(result: Result[*tuple[Any, ...]]) -> int:
+    """How many rows an UPDATE or DELETE run through ``Session.execute`` matched.
+
+    The session hands back a ``CursorResult`` for these statements, but its signature
+    says ``Result``, which has no ``rowcount``.
+    """
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(result).__name__} has no row count; pass an UPDATE's result")
+    return result.rowcount
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -1,5 +1,7 @@
 """Unbound extensions; ``create_app`` binds them."""
 
+from typing import TYPE_CHECKING
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -10,6 +12,15 @@ from flask_wtf import CSRFProtect
 from crmphase.database import Base
 
 db = SQLAlchemy(model_class=Base)
+
+# The base class of every model. At run time it is ``db.Model``, the subclass of ``Base``
+# that Flask-SQLAlchemy makes; mypy cannot take a base class from an attribute
+# (python/mypy#8603), so it checks the models against ``Base``, the declarative base they
+# share.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate(compare_type=True, render_as_batch=True)
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_wtf import FlaskForm
 from wtforms import StringField
-from wtforms.fields.choices import SelectChoice
+
+# WTForms 3.3 added SelectChoice; its stubs (types-WTForms 3.2) do not know it yet. Every
+# form imports it from here, so the one ignore goes when the stubs catch up.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import ValidationError
 
 from crmphase.errors import ValidationFailed
 from crmphase.money import AmountError, parse_money
 
 
-def choices(pairs) -> list[SelectChoice]:
+def choices(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:
     """``(value, label)`` pairs as WTForms select choices."""
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-def apply_errors(form, exc: ValidationFailed) -> None:
+def apply_errors(form: FlaskForm, exc: ValidationFailed) -> None:
     """Show a service's field errors next to the fields (or at the top when unknown)."""
     for error in exc.errors:
         field = getattr(form, error.field, None)

@@ -41,7 +41,8 @@ def parse_decimal(value: object, *, max_places: int | None = None) -> Decimal:
         raise AmountError("a number is required")
     if not number.is_finite():
         raise AmountError("NaN and Infinity are not numbers we can store")
-    if max_places is not None and number.as_tuple().exponent < -max_places:
+    exponent = number.as_tuple().exponent  # an int for every finite number
+    if max_places is not None and isinstance(exponent, int) and exponent < -max_places:
         raise AmountError(f"at most {max_places} decimal places are allowed")
     return number
 
@@ -61,7 +62,7 @@ def round_half_up(value: Decimal, places: int = 2) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
-def summed_money(value) -> Decimal:
+def summed_money(value: Decimal | float | int | None) -> Decimal:
     """A sum of money columns as the driver returns it, in cents: ``Decimal`` from
     PostgreSQL, ``float`` or ``int`` from SQLite (which keeps NUMERIC as REAL), ``None``
     for the sum of no rows (0.00). A float is rounded to the cent from its exact binary
@@ -73,7 +74,7 @@ def summed_money(value) -> Decimal:
     return Decimal(value).quantize(CENT)
 
 
-def to_decimal(value) -> Decimal | None:
+def to_decimal(value: object) -> Decimal | None:
     """A JSON number or decimal string as ``Decimal``; ``None`` for anything else."""
     if value is None or isinstance(value, bool):
         return None

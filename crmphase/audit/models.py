@@ -10,10 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crmphase import clock
 from crmphase.auth.models import User
 from crmphase.database import UTCDateTime
-from crmphase.extensions import db
+from crmphase.extensions import Model
 
 
-class Event(db.Model):
+class Event(Model):
     """Who did what, when, with the values before and after. Never updated or deleted."""
 
     __tablename__ = "events"

@@ -155,7 +155,10 @@ class BulkWriter:
     def _write(self, table: sa.Table, names: list[str], tuples: list[tuple]) -> None:
         columns = ", ".join(names)
         if self.dialect == "postgresql":
-            cursor = self.connection.connection.dbapi_connection.cursor()
+            dbapi_connection = self.connection.connection.dbapi_connection
+            if dbapi_connection is None:
+                raise RuntimeError("the bulk writer's connection was closed")
+            cursor = dbapi_connection.cursor()
             with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
                 for values in tuples:
                     copy.write_row(values)

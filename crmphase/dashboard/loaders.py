@@ -10,10 +10,12 @@ The number of statements never depends on how many projects or periods there are
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from math import ceil
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -27,6 +29,7 @@ from crmphase.dashboard.rules import (
     age_in_days,
     review_overdue_cutoff,
 )
+from crmphase.database import AnyRow, AnySelect
 from crmphase.extensions import db
 from crmphase.metrics.loaders import row_to_totals, sum_source, totals_by_program, totals_columns
 from crmphase.metrics.models import Alert, RoiSnapshot
@@ -45,7 +48,7 @@ TOP = 5  # items of each work list shown on the dashboard itself
 _money = summed_money
 
 
-def _snapshots_in(query, f: DashboardFilters):
+def _snapshots_in(query: AnySelect, f: DashboardFilters) -> AnySelect:
     if f.program_id:
         query = query.where(S.program_id == f.program_id)
     if f.department:
@@ -53,7 +56,7 @@ def _snapshots_in(query, f: DashboardFilters):
     return query
 
 
-def _projects_in(query, program: bool, department: bool):
+def _projects_in(query: AnySelect, program: bool, department: bool) -> AnySelect:
     """``query`` narrowed to the projects of a program and of a department, their values
     bound when it runs (``:program_id``, ``:department``, from :func:`_filter_params`), so
     that a statement built once serves every value of the filters."""
@@ -64,9 +67,9 @@ def _projects_in(query, program: bool, department: bool):
     return query
 
 
-def _filter_params(f: DashboardFilters) -> dict:
+def _filter_params(f: DashboardFilters) -> dict[str, object]:
     """The values of ``f`` that the statements bind (see :func:`_projects_in`)."""
-    params: dict = {"period": str(f.period)}
+    params: dict[str, object] = {"period": str(f.period)}
     if f.program_id:
         params["program_id"] = f.program_id
     if f.department:
@@ -96,7 +99,7 @@ def program_choices() -> list[tuple[int, str]]:
 class RowPage:
     """A page of rows, with the attributes the ``pager`` macro reads."""
 
-    items: list
+    items: Sequence[Any]
     page: int
     per_page: int
     total: int
@@ -130,14 +133,14 @@ class BoundQuery:
     cache key on every execution, which for their subqueries cost more than running them;
     a statement built once keeps its key."""
 
-    statement: sa.Select
-    params: dict
+    statement: AnySelect
+    params: dict[str, object]
 
-    def work_list(self, top: int) -> sa.Select:
+    def work_list(self, top: int) -> AnySelect:
         return _cached_with_total(self.statement, top)
 
 
-def _with_total(statement: sa.Select, top: int) -> sa.Select:
+def _with_total(statement: AnySelect, top: int) -> AnySelect:
     """The first ``top`` rows of ``statement``, each with the count of all (a window count)."""
     return statement.add_columns(sa.func.count().over().label("total_rows")).limit(top)
 
@@ -146,20 +149,21 @@ def _with_total(statement: sa.Select, top: int) -> sa.Select:
 _cached_with_total = functools.cache(_with_total)
 
 
-def _unbound(query) -> tuple[sa.Select, dict]:
+def _unbound(query: BoundQuery | AnySelect) -> tuple[AnySelect, dict[str, object]]:
     if isinstance(query, BoundQuery):
         return query.statement, query.params
     return query, {}
 
 
-def count_rows(query) -> int:
+def count_rows(query: BoundQuery | AnySelect) -> int:
     statement, params = _unbound(query)
-    return db.session.scalar(
+    count = db.session.scalar(
         sa.select(sa.func.count()).select_from(statement.order_by(None).subquery()), params
     )
+    return count or 0  # a count always has its one row
 
 
-def paginate_rows(query, page: int, per_page: int) -> RowPage:
+def paginate_rows(query: BoundQuery | AnySelect, page: int, per_page: int) -> RowPage:
     """Two statements: the count and the page (pages past the end come back empty)."""
     page = max(page, 1)
     total = count_rows(query)
@@ -168,7 +172,7 @@ def paginate_rows(query, page: int, per_page: int) -> RowPage:
     return RowPage(list(rows), page, per_page, total)
 
 
-def paginate_list(items: list, page: int, per_page: int) -> RowPage:
+def paginate_list(items: Sequence[Any], page: int, per_page: int) -> RowPage:
     page = max(page, 1)
     start = (page - 1) * per_page
     return RowPage(items[start : start + per_page], page, per_page, len(items))
@@ -219,7 +223,8 @@ def trends(f: DashboardFilters) -> tuple[list[CoveragePoint], list[MoneyPoint]]:
         .group_by(source.period)
         .order_by(source.period)
     )
-    money, counts = [], {}
+    money: list[MoneyPoint] = []
+    counts: dict[Period, tuple[int, int]] = {}
     for row in db.session.execute(query):
         period = Period.parse(row[0])
         counts[period] = (int(row[6]), int(row[7]))
@@ -303,7 +308,7 @@ def roi_trend_by_program(
         .order_by(Program.name, Program.id, source.period)
     )
     series: dict[int, ProgramRoiSeries] = {}
-    shown_sums: dict[str, list] = {period: [0, ZERO, ZERO] for period in periods}
+    shown_sums: dict[str, list[Any]] = {period: [0, ZERO, ZERO] for period in periods}
     for program_id, name, period, count, net, cost in db.session.execute(query):
         net, cost = _money(net), _money(cost)
         entry = series.setdefault(program_id, ProgramRoiSeries(program_id, name))
@@ -352,7 +357,7 @@ def ownership(f: DashboardFilters) -> dict[tuple[str, str], int]:
 # --- work lists ------------------------------------------------------------------------
 
 
-def snapshots_query(f: DashboardFilters):
+def snapshots_query(f: DashboardFilters) -> AnySelect:
     """The period's project snapshots, with project and program names, by project name."""
     return _snapshots_in(
         sa.select(S, Project.name.label("project_name"), Program.name.label("program_name"))
@@ -364,7 +369,7 @@ def snapshots_query(f: DashboardFilters):
     )
 
 
-def overruns_query(f: DashboardFilters):
+def overruns_query(f: DashboardFilters) -> AnySelect:
     """Projects whose actual cumulative cost exceeds their budget in the period, worst
     overrun first."""
     overrun = (S.actual_cumulative_cost - S.budget).label("overrun")
@@ -404,7 +409,7 @@ def unmeasured_query(f: DashboardFilters, *, manager_id: int | None = None) -> B
 
 
 @functools.cache
-def _unmeasured_statement(program: bool, department: bool, mine: bool) -> sa.Select:
+def _unmeasured_statement(program: bool, department: bool, mine: bool) -> AnySelect:
     period = sa.bindparam("period", type_=sa.String)
     alerts = (
         sa.select(
@@ -469,7 +474,7 @@ class OffTrackKpi:
     expected: str | None
 
 
-def _kpi_details_query(f: DashboardFilters):
+def _kpi_details_query(f: DashboardFilters) -> AnySelect:
     return _snapshots_in(
         sa.select(S.project_id, Project.name, Program.name, S.kpi_details)
         .join(Project, Project.id == S.project_id)
@@ -480,7 +485,7 @@ def _kpi_details_query(f: DashboardFilters):
     )
 
 
-def kpi_details_of_period(f: DashboardFilters) -> list:
+def kpi_details_of_period(f: DashboardFilters) -> Sequence[AnyRow]:
     """``(project_id, project_name, program_name, kpi_details)`` of the period's snapshots."""
     return db.session.execute(_kpi_details_query(f)).all()
 
@@ -526,11 +531,11 @@ def least_attained_off_track(f: DashboardFilters, top: int) -> list[OffTrackKpi]
     return off_track_kpis(db.session.execute(query).all())[:top]
 
 
-def off_track_kpis(rows, status: str = "off_track") -> list[OffTrackKpi]:
+def off_track_kpis(rows: Iterable[AnyRow], status: str = "off_track") -> list[OffTrackKpi]:
     """The KPIs of ``status`` (default: off track) among the rows of
     :func:`kpi_details_of_period`, least attained first. An unknown status in a snapshot
     counts as no data, as in the KPI status chart."""
-    found = []
+    found: list[OffTrackKpi] = []
     for project_id, project_name, program_name, details in rows:
         for kpi in kpi_entries(details):
             if entry_status(kpi) != status:
@@ -561,7 +566,7 @@ def pending_reviews_query(f: DashboardFilters, *, decider: User | None = None) -
 
 
 @functools.cache
-def _pending_statement(program: bool, department: bool, mine: bool) -> sa.Select:
+def _pending_statement(program: bool, department: bool, mine: bool) -> AnySelect:
     query = _projects_in(
         sa.select(
             GateReview.id.label("review_id"),
@@ -593,7 +598,7 @@ def overdue_reviews_query(f: DashboardFilters, today: date) -> BoundQuery:
 
 
 @functools.cache
-def _overdue_statement(program: bool, department: bool) -> sa.Select:
+def _overdue_statement(program: bool, department: bool) -> AnySelect:
     since = sa.func.coalesce(Project.last_review_on, Project.phase_entered_on)
     return _projects_in(
         sa.select(
@@ -617,7 +622,7 @@ def _overdue_statement(program: bool, department: bool) -> sa.Select:
     )
 
 
-def with_age(rows, attribute: str, today: date) -> list[dict]:
+def with_age(rows: Iterable[AnyRow], attribute: str, today: date) -> list[dict[str, Any]]:
     """Rows as dicts with ``age_days`` counted from ``attribute``."""
     return [
         dict(row._mapping, age_days=age_in_days(getattr(row, attribute), today)) for row in rows
@@ -630,7 +635,7 @@ def with_age(rows, attribute: str, today: date) -> list[dict]:
 @dataclass
 class WorkList:
     total: int
-    items: list
+    items: Sequence[Any]
 
 
 @dataclass
@@ -659,7 +664,7 @@ class Dashboard:
         return self.totals.projects > 0
 
 
-def _work_list(query, top: int = TOP) -> WorkList:
+def _work_list(query: BoundQuery | AnySelect, top: int = TOP) -> WorkList:
     """The first ``top`` rows and the count of all, in one statement (a window count)."""
     if isinstance(query, BoundQuery):
         statement, params = query.work_list(top), query.params

@@ -27,18 +27,18 @@ class DashboardFilters:
     program_id: int | None = None
     department: str | None = None
 
-    def query_args(self) -> dict:
+    def query_args(self) -> dict[str, str | int]:
         """The filters as URL query arguments (what makes the page bookmarkable)."""
-        args: dict = {"period": str(self.period)}
+        args: dict[str, str | int] = {"period": str(self.period)}
         if self.program_id:
             args["program_id"] = self.program_id
         if self.department:
             args["department"] = self.department
         return args
 
-    def project_list_args(self, **extra) -> dict:
+    def project_list_args(self, **extra: str | int | None) -> dict[str, str | int]:
         """Arguments of the ``/projects`` list with the same program and department."""
-        args: dict = {}
+        args: dict[str, str | int] = {}
         if self.program_id:
             args["program_id"] = self.program_id
         if self.department:

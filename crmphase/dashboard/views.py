@@ -10,7 +10,7 @@ from crmphase.dashboard.rules import DEPARTMENTS, ParsedFilters, parse_filters
 from crmphase.errors import ValidationFailed
 from crmphase.extensions import db
 from crmphase.metrics.rules import KPI_STATUSES
-from crmphase.programs.models import DEPARTMENT_LABELS
+from crmphase.programs.models import DEPARTMENT_LABELS, Department
 
 bp = Blueprint("dashboard", __name__)
 
@@ -35,7 +35,7 @@ def _page() -> int:
 def _render(template: str, parsed: ParsedFilters, programs, **context):
     """Render with the filter bar; a bad filter is shown next to its field (HTTP 400)."""
     errors = {e.field: e.message for e in parsed.errors}
-    departments = [(d, DEPARTMENT_LABELS.get(d, d)) for d in DEPARTMENTS]
+    departments = [(d, DEPARTMENT_LABELS.get(Department(d), d)) for d in DEPARTMENTS]
     body = render_template(
         template,
         f=parsed.filters,

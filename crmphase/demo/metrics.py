@@ -89,6 +89,7 @@ def seed_project(project: Project, *, today: date | None = None, phase: str | No
     specs = KPIS_BY_DEPARTMENT.get(project.department, KPIS_BY_DEPARTMENT["other"])
     baseline_period = Period.of(project.phase_entered_on) if tracked else first
     baseline_period = min(baseline_period, done)
+    target_period = max(last, baseline_period.shift(6))
     for index, spec in enumerate(specs):
         kpi = Kpi(
             project_id=project.id,
@@ -98,7 +99,7 @@ def seed_project(project: Project, *, today: date | None = None, phase: str | No
             baseline_value=spec.baseline,
             baseline_period=str(baseline_period),
             target_value=spec.target,
-            target_period=str(max(last, baseline_period.shift(6))),
+            target_period=str(target_period),
             cadence=spec.cadence,
             owner_id=project.manager_id,
         )
@@ -107,7 +108,7 @@ def seed_project(project: Project, *, today: date | None = None, phase: str | No
         if not tracked:
             continue
         months = period_range(baseline_period, done)
-        span = max(1, Period.parse(kpi.target_period).months_since(baseline_period))
+        span = max(1, target_period.months_since(baseline_period))
         pace = rng.uniform(0.55, 1.15)  # some projects keep up, some fall behind
         for step, period in enumerate(months):
             if spec.cadence == "quarterly" and not period.is_quarter_end:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, tzinfo
 from functools import cached_property
 from pathlib import Path
+from typing import Any, overload
 
 import sqlalchemy as sa
 from flask import current_app
@@ -22,6 +23,7 @@ from sqlalchemy.orm import aliased, selectinload
 from crmphase import clock
 from crmphase.auth.models import User
 from crmphase.auth.roles import Role
+from crmphase.database import AnyRow, AnySelect
 from crmphase.errors import NotFound
 from crmphase.exports.models import ExportFile
 from crmphase.exports.rules import (
@@ -33,6 +35,7 @@ from crmphase.exports.rules import (
     PROJECT_COLUMNS,
     REPORT_TABLES,
     TREND_MONTHS,
+    CellRow,
     ProgramFigures,
     Table,
     TrendPoint,
@@ -70,7 +73,7 @@ class MonthlyReview:
     trend: list[TrendPoint]
 
     @cached_property
-    def program_trends(self) -> dict[int, list[TrendPoint]]:
+    def program_trends(self) -> dict[int | None, list[TrendPoint]]:
         """Each program's trend: read when a writer asks (the HTML report draws them; the
         workbook and the CSV files do not)."""
         return program_trends(self.period)
@@ -93,6 +96,10 @@ def period_bounds(period: Period) -> tuple[datetime, datetime]:
     return start, end
 
 
+@overload
+def local(value: datetime, tz: tzinfo | None = None) -> datetime: ...
+@overload
+def local(value: None, tz: tzinfo | None = None) -> None: ...
 def local(value: datetime | None, tz: tzinfo | None = None) -> datetime | None:
     """An aware UTC timestamp as a naive local one (spreadsheets have no time zones), in
     ``tz`` (default: the installation's time zone; a table passes it once for all rows)."""
@@ -103,7 +110,7 @@ def local(value: datetime | None, tz: tzinfo | None = None) -> datetime | None:
     return value.astimezone(tz).replace(tzinfo=None, microsecond=0)
 
 
-def to_period(value) -> Period | None:
+def to_period(value: object) -> Period | None:
     if not value:
         return None
     try:
@@ -121,7 +128,9 @@ def trend(period: Period, months: int = TREND_MONTHS) -> list[TrendPoint]:
     return [point for points in _stored_trends(period, months, None).values() for point in points]
 
 
-def program_trends(period: Period, months: int = TREND_MONTHS) -> dict[int, list[TrendPoint]]:
+def program_trends(
+    period: Period, months: int = TREND_MONTHS
+) -> dict[int | None, list[TrendPoint]]:
     """Per-program totals for the same periods, in one query over their stored sums."""
     return _stored_trends(period, months, "program")
 
@@ -160,7 +169,7 @@ def monthly_review(period: Period) -> MonthlyReview:
 # --------------------------------------------------------------------------- detail tables
 
 
-def _stream(query) -> Iterator:
+def _stream(query: AnySelect) -> Iterator[AnyRow]:
     """Rows a batch at a time (a server-side cursor on PostgreSQL), closed even when the
     reader stops early. The tables select columns, never mapped objects, so the rows come
     through Core on the session's connection (same transaction, no ORM loading)."""
@@ -173,11 +182,11 @@ def _stream(query) -> Iterator:
         result.close()
 
 
-def _count(query) -> int:
+def _count(query: AnySelect) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
 
 
-def _projects_query(period: Period):
+def _projects_query(period: Period) -> AnySelect:
 
     # The sheet's columns in order, Coverage % (computed) aside: see project_rows.
     return (
@@ -214,7 +223,7 @@ def _projects_query(period: Period):
     )
 
 
-def project_rows(period: Period) -> Iterator[tuple]:
+def project_rows(period: Period) -> Iterator[CellRow]:
     """One row per ROI snapshot of ``period``, figure by figure as the snapshot has it."""
     for row in _stream(_projects_query(period)):
         *head, plan_payback, actual_payback, attainment, due, measured, status = row
@@ -231,10 +240,10 @@ def project_rows(period: Period) -> Iterator[tuple]:
         )
 
 
-def kpi_details(period: Period) -> dict[int, dict]:
+def kpi_details(period: Period) -> dict[int, dict[str, Any]]:
     """``{kpi_id: detail}`` from the snapshots' ``kpi_details`` of ``period``."""
 
-    details: dict[int, dict] = {}
+    details: dict[int, dict[str, Any]] = {}
     query = sa.select(RoiSnapshot.kpi_details).where(
         RoiSnapshot.period == str(period), RoiSnapshot.kpi_details.is_not(None)
     )
@@ -248,7 +257,7 @@ def kpi_details(period: Period) -> dict[int, dict]:
     return details
 
 
-def _kpis_query(period: Period):
+def _kpis_query(period: Period) -> AnySelect:
 
     in_review = sa.select(RoiSnapshot.project_id).where(RoiSnapshot.period == str(period))
     return (
@@ -274,7 +283,7 @@ def _kpis_query(period: Period):
     )
 
 
-def kpi_rows(period: Period) -> Iterator[tuple]:
+def kpi_rows(period: Period) -> Iterator[CellRow]:
     """The KPIs of the projects in the review, with latest value, expected progress,
     attainment and status as the snapshot of ``period`` computed them."""
     details = kpi_details(period)
@@ -312,7 +321,7 @@ def kpi_rows(period: Period) -> Iterator[tuple]:
         )
 
 
-def _measurements_query(period: Period):
+def _measurements_query(period: Period) -> AnySelect:
 
     return (
         sa.select(
@@ -336,7 +345,7 @@ def _measurements_query(period: Period):
     )
 
 
-def measurement_rows(period: Period) -> Iterator[tuple]:
+def measurement_rows(period: Period) -> Iterator[CellRow]:
     tz = clock.timezone()
     for program, project, kpi, unit, at, value, source, note, by, recorded_at in _stream(
         _measurements_query(period)
@@ -355,7 +364,7 @@ def measurement_rows(period: Period) -> Iterator[tuple]:
         )
 
 
-def _money_query(model, period: Period):
+def _money_query(model: type[CostEntry] | type[BenefitEntry], period: Period) -> AnySelect:
 
     return (
         sa.select(
@@ -377,7 +386,7 @@ def _money_query(model, period: Period):
     )
 
 
-def money_rows(model, period: Period) -> Iterator[tuple]:
+def money_rows(model: type[CostEntry] | type[BenefitEntry], period: Period) -> Iterator[CellRow]:
     tz = clock.timezone()
     for program, project, at, kind, category, amount, note, by, recorded_at in _stream(
         _money_query(model, period)
@@ -395,7 +404,7 @@ def money_rows(model, period: Period) -> Iterator[tuple]:
         )
 
 
-def _decisions_query(period: Period):
+def _decisions_query(period: Period) -> AnySelect:
 
     start, end = period_bounds(period)
     return (
@@ -420,7 +429,7 @@ def _decisions_query(period: Period):
     )
 
 
-def decision_rows(period: Period) -> Iterator[tuple]:
+def decision_rows(period: Period) -> Iterator[CellRow]:
     """Gate decisions taken during ``period`` (in the installation's time zone)."""
     tz = clock.timezone()
     for row in _stream(_decisions_query(period)):
@@ -429,7 +438,7 @@ def decision_rows(period: Period) -> Iterator[tuple]:
         yield tuple(values)
 
 
-def _alerts_query(period: Period):
+def _alerts_query(period: Period) -> AnySelect:
 
     _, end = period_bounds(period)
     kpi = aliased(Kpi)
@@ -455,7 +464,7 @@ def _alerts_query(period: Period):
     )
 
 
-def alert_rows(period: Period) -> Iterator[tuple]:
+def alert_rows(period: Period) -> Iterator[CellRow]:
     """Alerts open when ``period`` ended (opened by then and not resolved by then).
     "Resolved at" shows a resolution after the period's end, when there is one."""
     tz = clock.timezone()
@@ -591,7 +600,7 @@ def builder_names(rows: list[ExportFile]) -> dict[int, str]:
     return dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids))).all())
 
 
-def export_query(period: str | None = None):
+def export_query(period: str | None = None) -> sa.Select[ExportFile]:
     """Stored exports, newest period first."""
     query = sa.select(ExportFile).order_by(
         ExportFile.period.desc(), ExportFile.format, ExportFile.id

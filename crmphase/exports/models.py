@@ -9,12 +9,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from crmphase import clock
 from crmphase.database import UTCDateTime, enum_check
-from crmphase.extensions import db
+from crmphase.extensions import Model
 
 EXPORT_FORMATS = ("xlsx", "csv", "html")
 
 
-class ExportFile(db.Model):
+class ExportFile(Model):
     __tablename__ = "export_files"
     __table_args__ = (
         enum_check("format", EXPORT_FORMATS, "format"),

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, TypeAlias
 
 from crmphase.periods import Period
 
@@ -21,6 +23,10 @@ if TYPE_CHECKING:
     from crmphase.metrics.rules import Totals
 
 TREND_MONTHS = 12
+
+# A value of a table's cell (see the module's docstring), and a row of them.
+CellValue: TypeAlias = str | int | Decimal | date | datetime | Period | bool | None
+CellRow: TypeAlias = tuple[CellValue, ...]
 
 # The detail tables the printable report shows (the workbook and the CSV files show all).
 REPORT_TABLES = ("projects", "kpis", "gate_decisions", "alerts")
@@ -70,7 +76,7 @@ class Table:
     title: str
     slug: str
     columns: tuple[Column, ...]
-    rows: Callable[[], Iterator[tuple]]
+    rows: Callable[[], Iterator[CellRow]]
     count: Callable[[], int]
 
 
@@ -125,7 +131,7 @@ TREND_COLUMNS = (
 PORTFOLIO_SCOPE = "Portfolio (all programs)"
 
 
-def totals_row(scope: str, totals: Totals) -> tuple:
+def totals_row(scope: str, totals: Totals) -> CellRow:
     """One row of the summary table: ``scope`` and its figures."""
     return (
         scope,
@@ -147,7 +153,7 @@ def totals_row(scope: str, totals: Totals) -> tuple:
     )
 
 
-def summary_rows(portfolio: Totals, programs: Iterable[ProgramFigures]) -> list[tuple]:
+def summary_rows(portfolio: Totals, programs: Iterable[ProgramFigures]) -> list[CellRow]:
     """The portfolio headline first, then one row per program."""
     return [
         totals_row(PORTFOLIO_SCOPE, portfolio),
@@ -155,7 +161,7 @@ def summary_rows(portfolio: Totals, programs: Iterable[ProgramFigures]) -> list[
     ]
 
 
-def trend_rows(points: list[TrendPoint]) -> list[tuple]:
+def trend_rows(points: list[TrendPoint]) -> list[CellRow]:
     """The rows of the trend table, one per period."""
     return [
         (

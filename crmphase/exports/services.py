@@ -207,6 +207,8 @@ def send_monthly_review(ctx: JobContext) -> int:
     """The ``monthly_review_export`` job: store the review of ``ctx.period`` (xlsx and
     html) and queue one notification per recipient, with the xlsx attached when mailed.
     Returns files stored plus notifications queued."""
+    if ctx.period is None:
+        raise ValueError("monthly_review_export runs for a month")
     files = store_monthly_review(
         ctx.period, formats=SCHEDULED_FORMATS, source="schedule", actor=ctx.actor
     )

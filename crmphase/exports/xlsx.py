@@ -20,8 +20,8 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from crmphase.exports import rules
-from crmphase.exports.loaders import MonthlyReview, Table
-from crmphase.exports.rules import Column
+from crmphase.exports.loaders import MonthlyReview
+from crmphase.exports.rules import Column, Table
 from crmphase.exports.safe import is_plain_text, xlsx_text
 from crmphase.periods import Period
 

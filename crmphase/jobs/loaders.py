@@ -38,7 +38,7 @@ def runs_by_key(job_name: str, keys: list[str]) -> dict[str, JobRun]:
     }
 
 
-def runs_query(job_name: str | None = None, outcome: str | None = None) -> sa.Select:
+def runs_query(job_name: str | None = None, outcome: str | None = None) -> sa.Select[JobRun]:
     """Runs, newest first, of one job and with one outcome if given."""
     query = sa.select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc())
     if job_name:

@@ -133,7 +133,7 @@ class AdvisoryLock:
         self.engine = engine
         self.holder = holder or holder_name()
         self.now = now
-        self.connection = None
+        self.connection: sa.Connection | None = None
         self.held = False
         self.lease = LeaseLock(self.holder, now=now)
 

@@ -9,12 +9,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crmphase import clock
 from crmphase.database import UTCDateTime, enum_check
-from crmphase.extensions import db
+from crmphase.extensions import Model
 
 RUN_OUTCOMES = ("running", "succeeded", "failed")
 
 
-class JobRun(db.Model):
+class JobRun(Model):
     """One job for one period. Unique, so a period is never recorded twice."""
 
     __tablename__ = "job_runs"
@@ -42,7 +42,7 @@ class JobRun(db.Model):
         return f"<JobRun {self.job_name} {self.period} {self.outcome}>"
 
 
-class JobAttempt(db.Model):
+class JobAttempt(Model):
     """Each attempt at a run, so reruns and failures stay visible."""
 
     __tablename__ = "job_attempts"
@@ -64,7 +64,7 @@ class JobAttempt(db.Model):
         return f"<JobAttempt {self.id} of run {self.job_run_id} {self.outcome}>"
 
 
-class SchedulerLock(db.Model):
+class SchedulerLock(Model):
     """The lease that makes one scheduler active and the others standbys (SQLite)."""
 
     __tablename__ = "scheduler_locks"

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crmphase import clock, config
 from crmphase.audit.services import record_event
+from crmphase.database import rows_matched
 from crmphase.errors import Conflict
 from crmphase.extensions import db
 from crmphase.jobs.definition import JobDefinition
@@ -114,6 +115,8 @@ def run_job(
             log.exception("delivering notifications after %s %s failed", name, key)
             db.session.rollback()
     run = db.session.get(JobRun, claim.run_id)
+    if run is None:
+        raise Conflict(f"the run of {job.name} for {key} was deleted while it ran")
     db.session.refresh(run)
     if run.outcome == "succeeded":
         verb = "re-ran" if claim.previous_outcome == "succeeded" else "ran"
@@ -138,6 +141,7 @@ def _claim(job: JobDefinition, key: str, trigger: str, actor, *, rerun_allowed: 
     """Own the run of (job, period), or say (a string) why somebody else has it."""
     now = clock.now()
     actor_id = getattr(actor, "id", None)
+    run: JobRun | None
     try:
         run = JobRun(
             job_name=job.name,
@@ -184,7 +188,7 @@ def _claim(job: JobDefinition, key: str, trigger: str, actor, *, rerun_allowed: 
         )
         .execution_options(synchronize_session=False)
     )
-    if swapped.rowcount != 1:
+    if rows_matched(swapped) != 1:
         db.session.rollback()
         return f"{job.name} for {key} was taken by another runner"
     if previous == "running":  # the earlier runner died: close its attempt
@@ -272,7 +276,7 @@ def _finish(claim: RunClaim, outcome: str, rows: int, error: str, finished: date
         .values(outcome=outcome, finished_at=finished, rows_written=rows, error=error)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rows_matched(result) == 1
 
 
 def _record_failure(claim: RunClaim, error: str, finished: datetime) -> None:

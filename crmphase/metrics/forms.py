@@ -4,9 +4,9 @@ are shown next to the fields (the same messages the API gives)."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
+from crmphase.forms import SelectChoice
 from crmphase.metrics.models import COST_CATEGORIES
 
 
@@ -72,7 +72,7 @@ class MoneyForm(FlaskForm):
         ],
     )
     amount = StringField("Amount", render_kw={"inputmode": "decimal"})
-    category = StringField("Category")
+    category: StringField | SelectField = StringField("Category")
     note = TextAreaField("Note", validators=[Length(max=2000)])
 
     def data_for_service(self) -> dict:

@@ -196,7 +196,7 @@ def parse_measurement_rows(
             note = values.get("note", "")
             if len(note) > MAX_NOTE:
                 row_errors.append(RowError(start, "note", f"at most {MAX_NOTE} characters"))
-            if not row_errors:  # only valid rows can duplicate one another
+            if not row_errors and period is not None:  # only valid rows can be duplicates
                 key = (values["project"].casefold(), values["kpi"].casefold(), period)
                 if key in seen:
                     row_errors.append(
@@ -208,7 +208,7 @@ def parse_measurement_rows(
                     )
                 else:
                     seen[key] = start
-            if row_errors:
+            if row_errors or period is None or value is None:  # a None was reported above
                 errors.extend(row_errors)
                 continue
             rows.append(ImportRow(start, values["project"], values["kpi"], period, value, note))

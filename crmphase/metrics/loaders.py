@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -25,6 +25,7 @@ from crmphase.audit.models import Event
 from crmphase.auth.models import User
 from crmphase.auth.policy import Action, can
 from crmphase.auth.roles import Role
+from crmphase.database import AnyRow, AnySelect
 from crmphase.errors import NotFound
 from crmphase.extensions import db
 from crmphase.metrics import charts, imports
@@ -46,6 +47,7 @@ from crmphase.metrics.rules import (
     KpiContact,
     KpiFigures,
     KpiInput,
+    KpiPeriod,
     KpiSchedule,
     LedgerRow,
     MoneyTotals,
@@ -73,7 +75,7 @@ from crmphase.programs.models import Program, Project
 # period) with bound parameters: building them costs more than running them for one project.
 
 
-def _where_id(column, single: bool):
+def _where_id(column: sa.ColumnElement[Any], single: bool) -> sa.ColumnElement[bool]:
     """``column = :project_id`` for one project, else ``column IN :project_ids``."""
     if single:
         return column == sa.bindparam("project_id")
@@ -92,7 +94,7 @@ def _period_or_none(text: str | None) -> Period | None:
 
 
 @functools.cache
-def _project_statement(single: bool):
+def _project_statement(single: bool) -> AnySelect:
     projects, programs = Project.__table__, Program.__table__
     return (
         sa.select(
@@ -109,14 +111,14 @@ def _project_statement(single: bool):
     )
 
 
-def _project_rows(ids: list[int]) -> list:
+def _project_rows(ids: list[int]) -> Sequence[AnyRow]:
     """Each existing project with what its figures and tracking need from it and its
     program."""
     return db.session.execute(_project_statement(len(ids) == 1), _id_params(ids)).all()
 
 
 @functools.cache
-def _decision_statement(single: bool):
+def _decision_statement(single: bool) -> AnySelect:
     decisions = GateDecision.__table__
     return (
         sa.select(
@@ -139,7 +141,7 @@ def _decisions_by_project(ids: list[int]) -> dict[int, list[PositionChange]]:
     return decisions
 
 
-def _positions(row, decisions: Mapping[int, list[PositionChange]]) -> list[PositionChange]:
+def _positions(row: AnyRow, decisions: Mapping[int, list[PositionChange]]) -> list[PositionChange]:
     return position_history(
         row.created_at.date(),
         row.phase_entered_on,
@@ -153,8 +155,8 @@ def _positions(row, decisions: Mapping[int, list[PositionChange]]) -> list[Posit
 
 
 @functools.cache
-def _money_statement(single: bool, through_period: bool):
-    selects = []
+def _money_statement(single: bool, through_period: bool) -> sa.CompoundSelect[*tuple[Any, ...]]:
+    selects: list[AnySelect] = []
     for index, model in enumerate((CostEntry, BenefitEntry)):
         table = model.__table__
         selects.append(
@@ -200,7 +202,7 @@ def load_money(
 # --------------------------------------------------------------------------- KPIs
 
 
-def kpi_input(kpi, measurements: Mapping[Period, Decimal]) -> KpiInput:
+def kpi_input(kpi: Kpi | AnyRow, measurements: Mapping[Period, Decimal]) -> KpiInput:
     """A stored :class:`~crmphase.metrics.models.Kpi` (or a row with its columns) as plain
     values."""
     return KpiInput(
@@ -218,7 +220,7 @@ def kpi_input(kpi, measurements: Mapping[Period, Decimal]) -> KpiInput:
 
 
 @functools.cache
-def _kpi_statement(single: bool, lateral: bool):
+def _kpi_statement(single: bool, lateral: bool) -> AnySelect:
     """Each KPI with its latest measurement at or before ``:period``.
 
     ``lateral`` (PostgreSQL) finds it with a ``LATERAL`` subquery, one index lookup per KPI:
@@ -333,7 +335,7 @@ def load_figures(project_ids: Iterable[int], period: Period) -> dict[int, Projec
     return result
 
 
-def figures_for(project, period: Period) -> ProjectFigures:
+def figures_for(project: Project, period: Period) -> ProjectFigures:
     """:class:`ProjectFigures` of one project (a convenience over :func:`load_figures`)."""
     return load_figures([project.id], period)[project.id]
 
@@ -377,7 +379,7 @@ def load_tracking(
             )
         ):
             measured[kpi_id].add(Period.parse(period))
-    result = {}
+    result: dict[int, ProjectTracking] = {}
     for row in projects:
         schedules = kpis.get(row.id, [])
         result[row.id] = ProjectTracking(
@@ -390,7 +392,7 @@ def load_tracking(
     return result
 
 
-def missing_kpi_periods(project_id: int, *, today: date | None = None) -> list:
+def missing_kpi_periods(project_id: int, *, today: date | None = None) -> list[KpiPeriod]:
     """The project's due KPI-periods whose grace has ended without a measurement."""
     today = today or clock.today()
     tracking = load_tracking([project_id], through=Period.of(today)).get(project_id)
@@ -428,7 +430,7 @@ def kpis_of(project_id: int) -> list[Kpi]:
     )
 
 
-def measurements_of(kpi_ids) -> list[Measurement]:
+def measurements_of(kpi_ids: Iterable[int]) -> list[Measurement]:
     """Current measurements of the KPIs, oldest period first, with their revisions."""
     ids = list(kpi_ids)
     if not ids:
@@ -458,7 +460,7 @@ def measurement_of(
     return db.session.scalar(query)
 
 
-def current_measurement(kpi: Kpi, period_text) -> Measurement | None:
+def current_measurement(kpi: Kpi, period_text: str | None) -> Measurement | None:
     """The current value of ``kpi`` for a period given as text (``None`` when invalid)."""
     try:
         period = Period.parse(period_text or "")
@@ -475,20 +477,23 @@ def money_model(what: str) -> type[CostEntry] | type[BenefitEntry]:
         raise ValueError(f"money entries are 'cost' or 'benefit', not {what!r}") from None
 
 
-def get_money_entry(what: str, entry_id: int):
+def get_money_entry(what: str, entry_id: int) -> CostEntry | BenefitEntry:
     """The cost or benefit entry, or :class:`NotFound`."""
     entry = db.session.get(money_model(what), entry_id)
-    if entry is None:
+    if not isinstance(entry, CostEntry | BenefitEntry):  # None: there is none
         raise NotFound(f"no {what} entry {entry_id}")
     return entry
 
 
-def money_entries(project_id: int, what: str, kind: str | None = None, *, newest_first=False):
+def money_entries(
+    project_id: int, what: str, kind: str | None = None, *, newest_first: bool = False
+) -> AnySelect:
     """A query of the project's cost or benefit entries, by period then kind and id."""
     model = money_model(what)
-    order = (model.period, model.kind, model.id)
     if newest_first:
         order = (model.period.desc(), model.kind, model.id.desc())
+    else:
+        order = (model.period.asc(), model.kind, model.id.asc())
     query = sa.select(model).where(model.project_id == project_id).order_by(*order)
     if kind:
         query = query.where(model.kind == kind)
@@ -505,7 +510,7 @@ def money_corrections(project_id: int) -> dict[tuple[str, int], int]:
         )
         .group_by(Event.subject_type, Event.subject_id)
     )
-    return {(kind, entry_id): count for kind, entry_id, count in rows}
+    return {(kind, entry_id): count for kind, entry_id, count in rows if entry_id is not None}
 
 
 # --------------------------------------------------------------------------- the tabs
@@ -535,7 +540,7 @@ class KpiPanel:
 
     kpi: Kpi
     figures: KpiFigures
-    chart: dict
+    chart: dict[str, Any]
     rows: list[PeriodRow]
 
     @property
@@ -543,7 +548,7 @@ class KpiPanel:
         return sum(1 for r in self.rows if r.missing)
 
 
-def measurement_panels(project, *, period: Period, today: date) -> list[KpiPanel]:
+def measurement_panels(project: Project, *, period: Period, today: date) -> list[KpiPanel]:
     """Per KPI: its figures at ``period``, a chart, and its periods (newest first) with
     the measured value, whether it was due, and whether it is missing."""
     kpis = kpis_of(project.id)
@@ -558,7 +563,7 @@ def measurement_panels(project, *, period: Period, today: date) -> list[KpiPanel
         for kp in tracking.kpi_periods(through=period, today=today):
             due[kp.kpi_id][kp.period] = kp.missing
     figures = {k.kpi_id: k for k in figures_for(project, period).kpis}
-    panels = []
+    panels: list[KpiPanel] = []
     for kpi in kpis:
         measured = by_kpi[kpi.id]
         values = {p: Decimal(m.value) for p, m in measured.items()}
@@ -589,11 +594,11 @@ def measurement_panels(project, *, period: Period, today: date) -> list[KpiPanel
 RECENT_ENTRIES = 10
 
 
-def _recent(project_id: int, what: str):
+def _recent(project_id: int, what: str) -> tuple[list[CostEntry | BenefitEntry], int]:
     """The newest entries of one kind (at most RECENT_ENTRIES) and how many there are."""
     query = money_entries(project_id, what, newest_first=True)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    return list(db.session.scalars(query.limit(RECENT_ENTRIES))), total
+    return list(db.session.scalars(query.limit(RECENT_ENTRIES))), total or 0
 
 
 @dataclass(frozen=True)
@@ -602,13 +607,13 @@ class MoneyView:
 
     figures: ProjectFigures
     ledger: list[LedgerRow]
-    chart: dict | None
-    costs: tuple[list, int]
-    benefits: tuple[list, int]
+    chart: dict[str, Any] | None
+    costs: tuple[list[CostEntry | BenefitEntry], int]
+    benefits: tuple[list[CostEntry | BenefitEntry], int]
     corrections: dict[tuple[str, int], int]
 
 
-def money_view(project, *, period: Period, currency: str) -> MoneyView:
+def money_view(project: Project, *, period: Period, currency: str) -> MoneyView:
     """The ROI figures at ``period``, the per-period plan/actual ledger and the entries."""
     figures = figures_for(project, period)
     costs, benefits = load_money([project.id], None)[project.id]
@@ -637,23 +642,23 @@ class SumSource:
     department), or the snapshots themselves when no stored scope fits the filter (one
     program's snapshots of one department). Both tables name the summed columns alike."""
 
-    table: type
-    conditions: tuple
-    projects: sa.ColumnElement
-    measured_projects: sa.ColumnElement
+    table: type[RoiSnapshot] | type[SnapshotTotals]
+    conditions: tuple[sa.ColumnElement[bool], ...]
+    projects: sa.ColumnElement[Any]
+    measured_projects: sa.ColumnElement[Any]
 
     @property
-    def period(self):
+    def period(self) -> sa.SQLColumnExpression[str]:
         return self.table.period
 
     @property
-    def program_id(self):
+    def program_id(self) -> sa.SQLColumnExpression[int | None]:
         return self.table.program_id
 
-    def sum(self, column: str):
+    def sum(self, column: str) -> sa.ColumnElement[Any]:
         return sa.func.sum(getattr(self.table, column))
 
-    def where(self, query):
+    def where(self, query: AnySelect) -> AnySelect:
         return query.where(*self.conditions)
 
 
@@ -681,14 +686,14 @@ def sum_source(
     )
 
 
-def snapshot_source(*conditions) -> SumSource:
+def snapshot_source(*conditions: sa.ColumnElement[bool]) -> SumSource:
     """Sums over the snapshots themselves (with ``conditions``)."""
     S = RoiSnapshot
     measured = sa.func.sum(sa.case((S.measured, 1), else_=0))
     return SumSource(S, conditions, sa.func.count(S.id), measured)
 
 
-def totals_columns(source: SumSource | None = None):
+def totals_columns(source: SumSource | None = None) -> tuple[sa.Label[Any], ...]:
     """The labelled sums that :func:`row_to_totals` reads (default: over snapshots)."""
     source = source or snapshot_source()
     return (
@@ -707,7 +712,7 @@ def totals_columns(source: SumSource | None = None):
     )
 
 
-def row_to_totals(period: Period, row) -> Totals:
+def row_to_totals(period: Period, row: AnyRow) -> Totals:
     """:class:`Totals` from a row with the columns of :func:`totals_columns`."""
     money = summed_money
     return Totals(
@@ -795,7 +800,12 @@ def snapshots_of(period: Period, project_ids: list[int]) -> dict[int, RoiSnapsho
     }
 
 
-def snapshots_query(period: str | None = None, program_id=None, project_id=None, status=None):
+def snapshots_query(
+    period: str | None = None,
+    program_id: int | None = None,
+    project_id: int | None = None,
+    status: str | None = None,
+) -> sa.Select[RoiSnapshot]:
     """ROI snapshots, newest period first, then by project."""
     query = sa.select(RoiSnapshot).order_by(RoiSnapshot.period.desc(), RoiSnapshot.project_id)
     if period:
@@ -896,7 +906,14 @@ def resolved_alerts(project_ids: Iterable[int]) -> list[Alert]:
     )
 
 
-def alerts_query(*, open_only=None, kind=None, project_id=None, period=None, program_id=None):
+def alerts_query(
+    *,
+    open_only: bool | None = None,
+    kind: str | None = None,
+    project_id: int | None = None,
+    period: str | None = None,
+    program_id: int | None = None,
+) -> sa.Select[Alert]:
     """Alerts, newest first; ``open_only`` True (open), False (resolved) or None (all)."""
     query = sa.select(Alert).order_by(Alert.opened_at.desc(), Alert.id.desc())
     if open_only is True:
@@ -926,7 +943,7 @@ def open_alert_counts() -> dict[str, int]:
     return defaultdict(int, dict(rows.all()))
 
 
-def projects_by_id(ids) -> dict[int, Project]:
+def projects_by_id(ids: Collection[int]) -> dict[int, Project]:
     """The projects of ``ids`` by id (for the names next to alerts)."""
     if not ids:
         return {}
@@ -936,7 +953,7 @@ def projects_by_id(ids) -> dict[int, Project]:
 # --------------------------------------------------------------------------- CSV import
 
 
-def template_rows(actor, period: Period) -> list[tuple[str, str]]:
+def template_rows(actor: User, period: Period) -> list[tuple[str, str]]:
     """``(project, kpi)`` names of every KPI the actor may record in a tracked project
     (active, in execute or manage), for a CSV template to fill in."""
     kpis = db.session.scalars(
@@ -949,7 +966,7 @@ def template_rows(actor, period: Period) -> list[tuple[str, str]]:
     counts: dict[str, int] = {}
     for (name,) in db.session.execute(sa.select(Project.name)):
         counts[name.casefold()] = counts.get(name.casefold(), 0) + 1
-    rows = []
+    rows: list[tuple[str, str]] = []
     for kpi in kpis:
         if not can(actor, Action.MEASUREMENT_RECORD, kpi):
             continue

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from crmphase import clock
 from crmphase.auth.models import User
 from crmphase.database import UTCDateTime, enum_check
-from crmphase.extensions import db
+from crmphase.extensions import Model
 from crmphase.metrics.roi import Cadence, Direction, EntryKind
 from crmphase.metrics.rules import tally_kpis
 
@@ -28,7 +28,7 @@ VALUE = sa.Numeric(20, 6)  # measured KPI values
 MONEY = sa.Numeric(14, 2)
 
 
-class Kpi(db.Model):
+class Kpi(Model):
     """A benefit objective of a project."""
 
     __tablename__ = "kpis"
@@ -64,7 +64,7 @@ class Kpi(db.Model):
         return f"<Kpi {self.id} {self.name!r}>"
 
 
-class KpiRevision(db.Model):
+class KpiRevision(Model):
     """Earlier baseline and target of a KPI, kept when they change after strategize."""
 
     __tablename__ = "kpi_revisions"
@@ -85,7 +85,7 @@ class KpiRevision(db.Model):
         return f"<KpiRevision {self.id} of kpi {self.kpi_id}>"
 
 
-class Measurement(db.Model):
+class Measurement(Model):
     """The current value of a KPI for a period; earlier values live in revisions."""
 
     __tablename__ = "measurements"
@@ -114,7 +114,7 @@ class Measurement(db.Model):
         return f"<Measurement kpi {self.kpi_id} {self.period}={self.value}>"
 
 
-class MeasurementRevision(db.Model):
+class MeasurementRevision(Model):
     """A value that a correction replaced."""
 
     __tablename__ = "measurement_revisions"
@@ -145,7 +145,7 @@ class _MoneyEntry:
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
-class CostEntry(_MoneyEntry, db.Model):
+class CostEntry(_MoneyEntry, Model):
     __tablename__ = "cost_entries"
     __table_args__ = (
         enum_check("kind", EntryKind, "kind"),
@@ -165,7 +165,7 @@ class CostEntry(_MoneyEntry, db.Model):
         return f"<CostEntry {self.id} {self.kind} {self.period} {self.amount}>"
 
 
-class BenefitEntry(_MoneyEntry, db.Model):
+class BenefitEntry(_MoneyEntry, Model):
     __tablename__ = "benefit_entries"
     __table_args__ = (
         enum_check("kind", EntryKind, "kind"),
@@ -184,7 +184,7 @@ class BenefitEntry(_MoneyEntry, db.Model):
         return f"<BenefitEntry {self.id} {self.kind} {self.period} {self.amount}>"
 
 
-class RoiSnapshot(db.Model):
+class RoiSnapshot(Model):
     """The figures of a project for a period, written by the ``roi_snapshot`` job."""
 
     __tablename__ = "roi_snapshots"
@@ -295,7 +295,7 @@ SUMMED_COUNTS = (
 TOTAL_MONEY = sa.Numeric(18, 2)  # a portfolio's sums outgrow one project's MONEY
 
 
-class SnapshotTotals(db.Model):
+class SnapshotTotals(Model):
     """The sums of one period's ROI snapshots (migration 0005): one row for the portfolio,
     one per program and one per department with snapshots in the period.
 
@@ -338,7 +338,7 @@ class SnapshotTotals(db.Model):
         return f"<SnapshotTotals {self.period} {self.scope} {key}>".replace(" >", ">")
 
 
-class Alert(db.Model):
+class Alert(Model):
     """Something the CRMO must see: a missing measurement, an off-track KPI, an overrun."""
 
     __tablename__ = "alerts"

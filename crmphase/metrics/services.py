@@ -553,7 +553,7 @@ def refresh_snapshot_totals(periods: Iterable[str]) -> None:
     per department). Every code that writes snapshots calls it for the periods it wrote."""
     db.session.flush()
     connection = db.session.connection()
-    totals, snapshots = SnapshotTotals.__table__, RoiSnapshot.__table__
+    snapshots = RoiSnapshot.__table__
     sums = [
         sa.func.count(snapshots.c.id),
         sa.func.coalesce(sa.func.sum(sa.case((snapshots.c.measured, 1), else_=0)), 0),
@@ -563,7 +563,7 @@ def refresh_snapshot_totals(periods: Iterable[str]) -> None:
     targets = ["period", "scope", "program_id", "department", "projects", "measured_projects"]
     targets += [*SUMMED_MONEY, *SUMMED_COUNTS]
     for period in sorted(set(periods)):
-        connection.execute(sa.delete(totals).where(totals.c.period == period))
+        connection.execute(sa.delete(SnapshotTotals).where(SnapshotTotals.period == period))
         of_period = snapshots.c.period == period
         for scope, program, department, group in (
             ("portfolio", sa.null(), sa.null(), (snapshots.c.period,)),
@@ -581,7 +581,7 @@ def refresh_snapshot_totals(periods: Iterable[str]) -> None:
                 .where(of_period)
                 .group_by(*group)
             )
-            connection.execute(totals.insert().from_select(targets, select))
+            connection.execute(sa.insert(SnapshotTotals).from_select(targets, select))
 
 
 # --------------------------------------------------------------------------- alerts
@@ -713,8 +713,8 @@ def plan_import(
     project_ids = [p.id for group in projects.values() for p in group]
     kpis: dict[tuple[int, str], Kpi] = {}
     if project_ids:
-        for kpi in db.session.scalars(sa.select(Kpi).where(Kpi.project_id.in_(project_ids))):
-            kpis[(kpi.project_id, kpi.name.casefold())] = kpi
+        for stored in db.session.scalars(sa.select(Kpi).where(Kpi.project_id.in_(project_ids))):
+            kpis[(stored.project_id, stored.name.casefold())] = stored
     existing: dict[tuple[int, str], Measurement] = {}
     kpi_ids = sorted({k.id for k in kpis.values()})
     periods = sorted({str(r.period) for r in rows})

@@ -13,7 +13,6 @@ from flask import (
     url_for,
 )
 from werkzeug.exceptions import RequestEntityTooLarge
-from wtforms.fields.choices import SelectChoice
 
 from crmphase import clock
 from crmphase.auth.models import User
@@ -21,7 +20,7 @@ from crmphase.auth.policy import Action, authorize, can, current_actor, permissi
 from crmphase.auth.roles import Role
 from crmphase.errors import NotFound, ValidationFailed
 from crmphase.extensions import db
-from crmphase.forms import apply_errors
+from crmphase.forms import SelectChoice, apply_errors
 from crmphase.metrics import imports, loaders, services
 from crmphase.metrics.api import too_large_message
 from crmphase.metrics.forms import (

@@ -14,7 +14,7 @@ from crmphase.notifications.models import Notification
 MAX_ID = 2**31 - 1  # the id column is a 32-bit integer
 
 
-def notifications_query(user: User, *, unread_only: bool = False) -> sa.Select:
+def notifications_query(user: User, *, unread_only: bool = False) -> sa.Select[Notification]:
     """The notifications of ``user``, newest first (only the unread ones if asked)."""
     query = (
         sa.select(Notification)
@@ -27,7 +27,7 @@ def notifications_query(user: User, *, unread_only: bool = False) -> sa.Select:
 
 
 @functools.cache
-def unread_count_statement() -> sa.Select:
+def unread_count_statement() -> sa.Select[int]:
     """Unread notifications of ``:user_id`` (built once: the navigation counts them on
     every page)."""
     notes = Notification.__table__

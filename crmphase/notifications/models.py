@@ -10,12 +10,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crmphase import clock
 from crmphase.auth.models import User
 from crmphase.database import UTCDateTime, enum_check
-from crmphase.extensions import db
+from crmphase.extensions import Model
 
 DELIVERY_OUTCOMES = ("pending", "sent", "failed", "not_configured")
 
 
-class Notification(db.Model):
+class Notification(Model):
     """A message to a person. Listed in the app always; mailed when SMTP is configured."""
 
     __tablename__ = "notifications"

@@ -13,12 +13,14 @@ import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Protocol
 
 import sqlalchemy as sa
 from flask import current_app
 
 from crmphase import clock
 from crmphase.auth.models import User
+from crmphase.database import rows_matched
 from crmphase.exports.models import ExportFile
 from crmphase.extensions import db
 from crmphase.notifications.loaders import get_own
@@ -32,11 +34,24 @@ BATCH = 200
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
+class Recipient(Protocol):
+    """Whom a notification is for: a user, or a rule's plain person with the same fields."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def active(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Draft:
     """A notification to queue unless one with the same ``dedupe_key`` exists."""
 
-    recipient: User | None  # None (or an inactive user): nothing is queued
+    recipient: Recipient | None  # None (or an inactive one): nothing is queued
     subject: str
     body: str
     reason_type: str  # alert | review | export | kpi_due
@@ -46,10 +61,11 @@ class Draft:
 
 def queue(drafts: list[Draft]) -> list[Notification]:
     """Add the drafts that are new (by ``dedupe_key``) to the session; return them."""
-    unique: dict[str, Draft] = {}
+    unique: dict[str, tuple[Recipient, Draft]] = {}
     for draft in drafts:
-        if draft.recipient is not None and getattr(draft.recipient, "active", True):
-            unique.setdefault(draft.dedupe_key, draft)
+        recipient = draft.recipient
+        if recipient is not None and getattr(recipient, "active", True):
+            unique.setdefault(draft.dedupe_key, (recipient, draft))
     if not unique:
         return []
     keys = list(unique)
@@ -65,12 +81,12 @@ def queue(drafts: list[Draft]) -> list[Notification]:
     delivery = "pending" if mail_configured() else "not_configured"
     now = clock.now()
     added = []
-    for key, draft in unique.items():
+    for key, (recipient, draft) in unique.items():
         if key in existing:
             continue
         notification = Notification(
-            recipient_id=draft.recipient.id,
-            recipient_email=draft.recipient.email,
+            recipient_id=recipient.id,
+            recipient_email=recipient.email,
             subject=draft.subject[:200],
             body=draft.body,
             reason_type=draft.reason_type,
@@ -109,7 +125,7 @@ def _claim(notification_id: int) -> bool:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return result.rowcount == 1
+    return rows_matched(result) == 1
 
 
 def _set_delivery(notification_id: int, **values) -> None:
@@ -161,6 +177,8 @@ def deliver_pending(limit: int = BATCH) -> dict[str, int]:
                 if not _claim(notification_id):
                     continue
                 notification = db.session.get(Notification, notification_id)
+                if notification is None:  # deleted since it was claimed: nothing to send
+                    continue
                 mail = OutgoingMail(
                     notification.recipient_email,
                     notification.subject,
@@ -205,4 +223,4 @@ def mark_read(user: User, notification_id: int | None = None) -> int:
         query.values(read_at=now).execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return result.rowcount
+    return rows_matched(result)

@@ -95,7 +95,7 @@ def backup(engine: sa.Engine, out: Path) -> Path:
     target = target_of(engine.url)
     partial = out.with_name(out.name + ".partial")
     try:
-        if target.dialect == "sqlite":
+        if target.sqlite_path is not None:
             source = sqlite3.connect(target.sqlite_path)
             dest = sqlite3.connect(partial)
             try:
@@ -159,7 +159,7 @@ def restore(engine: sa.Engine, source: Path) -> None:
     if kind != target.dialect:
         raise BackupError(f"{source} is a {kind} backup; the database is {target.dialect}")
     engine.dispose()  # no pooled connection keeps the old data (or a lock) open
-    if target.dialect == "sqlite":
+    if target.sqlite_path is not None:
         _check_sqlite_backup(source)
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         dest = sqlite3.connect(target.sqlite_path, timeout=30)

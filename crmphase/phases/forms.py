@@ -1,9 +1,10 @@
 """Forms of the gate pages (all with CSRF)."""
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from crmphase.forms import SelectChoice
 from crmphase.phases.rules import DecisionKind, Phase
 
 DECISION_LABELS = {

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crmphase import clock
 from crmphase.auth.models import User
 from crmphase.database import UTCDateTime, enum_check
-from crmphase.extensions import db
+from crmphase.extensions import Model
 from crmphase.phases.rules import CriterionKind, DecisionKind, Phase, ProjectState
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 REVIEW_STATUSES = ("pending", "decided", "withdrawn")
 
 
-class CriterionTemplate(db.Model):
+class CriterionTemplate(Model):
     """A criterion a program's CRMO added to a gate, on top of the defaults."""
 
     __tablename__ = "criterion_templates"
@@ -45,7 +45,7 @@ class CriterionTemplate(db.Model):
         return f"<CriterionTemplate {self.program_id}/{self.phase}/{self.key}>"
 
 
-class GateCriterion(db.Model):
+class GateCriterion(Model):
     """A criterion of a project's gate, copied when the project entered the phase."""
 
     __tablename__ = "gate_criteria"
@@ -76,7 +76,7 @@ class GateCriterion(db.Model):
         return f"<GateCriterion {self.project_id}/{self.phase}/{self.key} met={self.met}>"
 
 
-class GateReview(db.Model):
+class GateReview(Model):
     """A manager's request that the steering committee decide a gate."""
 
     __tablename__ = "gate_reviews"
@@ -109,7 +109,7 @@ class GateReview(db.Model):
         return f"<GateReview {self.id} project {self.project_id} {self.status}>"
 
 
-class GateDecision(db.Model):
+class GateDecision(Model):
     """A steering decision on a gate, with its rationale. A decision always has a decider."""
 
     __tablename__ = "gate_decisions"

@@ -1,7 +1,6 @@
 """Gate pages: the project's Gate tab, the steering queue, the program's criteria template."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from wtforms import SelectChoice
 
 from crmphase import clock
 from crmphase.auth.policy import (
@@ -15,7 +14,7 @@ from crmphase.auth.policy import (
 )
 from crmphase.errors import Conflict, Forbidden, ValidationFailed
 from crmphase.extensions import db
-from crmphase.forms import ConfirmForm, apply_errors
+from crmphase.forms import ConfirmForm, SelectChoice, apply_errors
 from crmphase.navigation import NavEntry, ProjectTab, add_nav, add_project_tab
 from crmphase.phases import loaders, services
 from crmphase.phases.forms import (

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -28,7 +30,7 @@ class ProgramForm(FlaskForm):
     discount_rate = DecimalField(
         "Annual discount rate",
         places=4,
-        default=0.08,
+        default=Decimal("0.08"),
         validators=[DataRequired(), NumberRange(min=0, max=0.9999)],
     )
     bite_size_max_months = IntegerField(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crmphase import clock
 from crmphase.auth.models import User
 from crmphase.database import UTCDateTime, enum_check
-from crmphase.extensions import db
+from crmphase.extensions import Model, db
 from crmphase.phases.rules import CLOSED_STATES, Phase, ProjectState
 from crmphase.programs.rules import Department
 
@@ -39,7 +39,7 @@ project_team_members = sa.Table(
 )
 
 
-class Program(db.Model):
+class Program(Model):
     __tablename__ = "programs"
     __table_args__ = (
         sa.CheckConstraint("discount_rate >= 0 AND discount_rate < 1", name="discount_rate"),
@@ -75,7 +75,7 @@ class Program(db.Model):
         return f"<Program {self.id} {self.name!r}>"
 
 
-class Project(db.Model):
+class Project(Model):
     __tablename__ = "projects"
     __table_args__ = (
         sa.UniqueConstraint("program_id", "name"),

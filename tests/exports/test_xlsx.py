@@ -3,8 +3,9 @@
 import io
 import re
 import zipfile
-from datetime import datetime
+from datetime import date, datetime
 
+import pytest
 from openpyxl.utils import get_column_letter
 
 from crmphase.exports.rules import KPI_COLUMNS, PROJECT_COLUMNS, SUMMARY_COLUMNS
@@ -205,3 +206,19 @@ def test_workbook_holds_only_the_sheets_and_rows_it_streams(review_portfolio, bu
         projects = archive.read("xl/worksheets/sheet2.xml").decode()
     assert "xl/sharedStrings.xml" not in names
     assert 't="inlineStr"' in projects
+
+
+@pytest.mark.parametrize(
+    ("value", "serial"),
+    [
+        (date(1900, 1, 1), 1),
+        (date(1900, 2, 28), 59),
+        (date(1900, 3, 1), 61),  # Excel counts a 29 February 1900 in between
+        (date(2026, 3, 1), 46082),
+        (datetime(2026, 3, 10, 14, 0), 46091 + 14 / 24),
+    ],
+)
+def test_excel_serials_are_what_excel_counts(value, serial):
+    from crmphase.exports.xlsx import excel_serial
+
+    assert excel_serial(value) == pytest.approx(serial, abs=1e-9)
