@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from crmphase import clock
+from crmphase.auth.models import User
 from crmphase.auth.rules import gate_decider_refusal
 from crmphase.extensions import db
 from crmphase.integrations.models import CalendarFeed, Delivery, Webhook
@@ -18,11 +19,12 @@ from crmphase.phases.models import GateReview
 from crmphase.programs.models import Program, Project
 
 
-def webhooks_query():
+def webhooks_query() -> sa.Select[Webhook]:
+    """Every webhook endpoint, oldest first."""
     return sa.select(Webhook).order_by(Webhook.id)
 
 
-def deliveries_query(webhook_id: int):
+def deliveries_query(webhook_id: int) -> sa.Select[Delivery]:
     """A webhook's deliveries, newest first."""
     return sa.select(Delivery).where(Delivery.webhook_id == webhook_id).order_by(Delivery.id.desc())
 
@@ -34,7 +36,7 @@ def feed_by_token(token: str) -> CalendarFeed | None:
     return db.session.scalar(sa.select(CalendarFeed).where(CalendarFeed.token == token))
 
 
-def owned_kpis(user) -> list[OwnedKpi]:
+def owned_kpis(user: User) -> list[OwnedKpi]:
     """The KPIs ``user`` owns in projects that are active in execute or manage now."""
     rows = db.session.execute(
         sa.select(Kpi, Project.name, Program.measurement_grace_days)
@@ -61,7 +63,7 @@ def owned_kpis(user) -> list[OwnedKpi]:
     ]
 
 
-def managed_reviews(user) -> list[ManagedReview]:
+def managed_reviews(user: User) -> list[ManagedReview]:
     """The next periodic review of each project in manage that ``user`` manages."""
     projects = db.session.scalars(
         sa.select(Project)
@@ -76,7 +78,7 @@ def managed_reviews(user) -> list[ManagedReview]:
     return reviews
 
 
-def waiting_reviews(user) -> list[WaitingReview]:
+def waiting_reviews(user: User) -> list[WaitingReview]:
     """The gate reviews waiting for a decision that ``user`` may take."""
     rows = db.session.execute(
         sa.select(GateReview, Project.name, Project.manager_id)

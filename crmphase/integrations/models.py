@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crmphase import clock
 from crmphase.auth.models import User
 from crmphase.database import UTCDateTime, enum_check
-from crmphase.extensions import db
+from crmphase.extensions import Model
 from crmphase.integrations.rules import (
     DELIVERY_KINDS,
     DELIVERY_STATES,
@@ -18,7 +18,7 @@ from crmphase.integrations.rules import (
 )
 
 
-class Webhook(db.Model):
+class Webhook(Model):
     """An endpoint the CRMO registered: where to post which events, signed with ``secret``."""
 
     __tablename__ = "webhooks"
@@ -47,7 +47,7 @@ class Webhook(db.Model):
         return f"<Webhook {self.id} {self.url} {self.state}>"
 
 
-class Delivery(db.Model):
+class Delivery(Model):
     """One message to one receiver (a webhook endpoint or a program's chat): the queue row.
 
     ``message_id`` is the ``webhook-id`` every attempt carries, so a receiver that
@@ -90,7 +90,7 @@ class Delivery(db.Model):
         return f"<Delivery {self.message_id} {self.event_type} {self.state}>"
 
 
-class DeliveryAttempt(db.Model):
+class DeliveryAttempt(Model):
     """One POST of a delivery: what the receiver answered, or why nothing came back."""
 
     __tablename__ = "delivery_attempts"
@@ -112,7 +112,7 @@ class DeliveryAttempt(db.Model):
         return f"<DeliveryAttempt {self.id} of {self.delivery_id}: {self.status_code}>"
 
 
-class CalendarFeed(db.Model):
+class CalendarFeed(Model):
     """A user's private calendar address: the token in ``/calendar/<token>.ics``.
 
     The token is kept as is (not hashed): the account page and ``/me`` show the address

@@ -21,6 +21,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from crmphase.metrics.roi import Cadence
@@ -103,7 +104,7 @@ def signed_headers(secret: str, message_id: str, timestamp: int, body: bytes) ->
     }
 
 
-def event_body(event_type: str, timestamp: datetime, data: dict) -> bytes:
+def event_body(event_type: str, timestamp: datetime, data: dict[str, Any]) -> bytes:
     """The JSON body of an event: ``{type, timestamp, data}``."""
     document = {"type": event_type, "timestamp": timestamp.isoformat(), "data": data}
     return json.dumps(document, separators=(",", ":"), sort_keys=True, default=str).encode()
@@ -185,7 +186,7 @@ def is_success(status_code: int | None) -> bool:
 # --- chat ----------------------------------------------------------------------------------
 
 
-def chat_body(flavour: str, text: str, link: str) -> dict:
+def chat_body(flavour: str, text: str, link: str) -> dict[str, Any]:
     """A short chat message with a link: Slack-compatible ``{"text": ...}`` or a Teams
     workflow's Adaptive Card message."""
     if flavour == "teams":

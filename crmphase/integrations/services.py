@@ -23,6 +23,7 @@ from crmphase import clock
 from crmphase.audit.services import record_event
 from crmphase.auth.models import User
 from crmphase.auth.roles import Role
+from crmphase.database import rows_matched
 from crmphase.errors import FieldError, NotFound, ValidationFailed
 from crmphase.exports.models import ExportFile
 from crmphase.extensions import db
@@ -233,7 +234,7 @@ def emit_events(events: list[OutgoingEvent]) -> int:
         if not event.summary or event.event_type not in CHAT_EVENTS:
             continue
         if chats is None:
-            chats = db.session.scalars(sa.select(Program).where(Program.chat_url != "")).all()
+            chats = list(db.session.scalars(sa.select(Program).where(Program.chat_url != "")))
         link = _absolute(event.path or "/")
         for program in chats:
             if event.program_id is not None and program.id != event.program_id:
@@ -272,7 +273,7 @@ def deliver_due(now: datetime | None = None, *, budget_seconds: float = DRAIN_BU
     now = now or clock.now()
     started = time.monotonic()
     counts = {"delivered": 0, "retrying": 0, "failed": 0, "skipped": 0}
-    broken: set[tuple[str, int]] = set()
+    broken: set[tuple[str, int | None]] = set()
     due = db.session.execute(
         sa.select(Delivery.id, Delivery.kind, Delivery.webhook_id, Delivery.program_id)
         .where(
@@ -310,7 +311,7 @@ def _claim(delivery_id: int, now: datetime) -> Delivery | None:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    if claimed.rowcount != 1:
+    if rows_matched(claimed) != 1:
         return None
     return db.session.get(Delivery, delivery_id)
 
@@ -319,6 +320,7 @@ def _request(delivery: Delivery) -> tuple[str, dict[str, str]] | None:
     body = delivery.body.encode()
     if delivery.kind == "webhook":
         webhook = delivery.webhook
+        assert webhook is not None  # a webhook delivery's endpoint (foreign key, cascade)
         # The signature's timestamp is the wall clock, not crmphase.clock: receivers check
         # it against their own clock to refuse replays, so a fixed CRMPHASE_NOW must not
         # leak into it.
@@ -342,7 +344,7 @@ def _deliver_one(delivery_id: int, now: datetime) -> str | None:
         url, headers = request
         db.session.commit()  # hold no transaction during the POST
         result = transport.post(url, delivery.body.encode(), headers)
-    delivery = db.session.get(Delivery, delivery_id)
+    delivery = db.session.get_one(Delivery, delivery_id)
     attempt = DeliveryAttempt(
         delivery_id=delivery.id,
         started_at=attempt_started,
@@ -379,13 +381,14 @@ def _deliver_one(delivery_id: int, now: datetime) -> str | None:
 
 
 def _mark_failing(webhook: Webhook, delivery: Delivery) -> None:
-    if webhook.state != "failing":
-        webhook.state = "failing"
-        webhook.failing_since = clock.now()
+    failing_since = webhook.failing_since
+    if webhook.state != "failing" or failing_since is None:
+        failing_since = clock.now()
+        webhook.state, webhook.failing_since = "failing", failing_since
     crmos = db.session.scalars(
         sa.select(User).where(User.role == Role.CRMO.value, User.active.is_(True))
     )
-    since = webhook.failing_since.isoformat(timespec="seconds")
+    since = failing_since.isoformat(timespec="seconds")
     queue(
         [
             Draft(
