@@ -7,6 +7,7 @@ from crmphase.auth.views import account_bp
 from crmphase.auth.views import bp as auth_bp
 from crmphase.dashboard.views import bp as dashboard_bp
 from crmphase.exports.views import bp as exports_bp
+from crmphase.integrations.views import bp as integrations_bp
 from crmphase.jobs.views import bp as jobs_bp
 from crmphase.metrics.views import bp as metrics_bp
 from crmphase.notifications.views import bp as notifications_bp
@@ -26,6 +27,7 @@ def register_blueprints(app: Flask) -> None:
         jobs_bp,
         notifications_bp,
         account_bp,
+        integrations_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(exports_bp)

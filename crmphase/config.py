@@ -50,6 +50,18 @@ def job_stale_minutes() -> int:
     return int(os.environ.get("CRMPHASE_JOB_STALE_MINUTES", "30"))
 
 
+def webhooks_allow_private() -> bool:
+    """``CRMPHASE_WEBHOOKS_ALLOW_PRIVATE``: accept plain http and private, loopback and
+    link-local receiver addresses (tests, closed networks); default off."""
+    return _flag("CRMPHASE_WEBHOOKS_ALLOW_PRIVATE", False)
+
+
+def webhook_timeout_seconds() -> float:
+    """``CRMPHASE_WEBHOOK_TIMEOUT_SECONDS``: how long one POST to a receiver may take
+    (default 10)."""
+    return float(os.environ.get("CRMPHASE_WEBHOOK_TIMEOUT_SECONDS", "10"))
+
+
 def database_url(instance_path: Path) -> str:
     """The SQLAlchemy URL: ``DATABASE_URL`` normalised to psycopg 3, else SQLite."""
     url = os.environ.get("DATABASE_URL", "").strip()

@@ -3,6 +3,7 @@
 from crmphase.audit.models import Event
 from crmphase.auth.models import ApiToken, User
 from crmphase.exports.models import ExportFile
+from crmphase.integrations.models import CalendarFeed, Delivery, DeliveryAttempt, Webhook
 from crmphase.jobs.models import JobAttempt, JobRun, SchedulerLock
 from crmphase.metrics.models import (
     Alert,
@@ -22,8 +23,11 @@ __all__ = [
     "Alert",
     "ApiToken",
     "BenefitEntry",
+    "CalendarFeed",
     "CostEntry",
     "CriterionTemplate",
+    "Delivery",
+    "DeliveryAttempt",
     "Event",
     "ExportFile",
     "GateCriterion",
@@ -41,4 +45,5 @@ __all__ = [
     "RoiSnapshot",
     "SchedulerLock",
     "User",
+    "Webhook",
 ]

@@ -31,6 +31,7 @@ pytest_plugins = [
     "tests.factories.notifications",
     "tests.factories.jobs",
     "tests.factories.exports",
+    "tests.factories.integrations",
     "tests.factories.scenarios",
     "tests.factories.apps",
 ]

@@ -17,7 +17,10 @@ from flask import g
 from crmphase import create_app
 from crmphase.auth.policy import PUBLIC_ENDPOINTS, ROLES_FOR, Action
 from crmphase.auth.roles import Role
+from crmphase.integrations.models import CalendarFeed, Delivery, Webhook
+from crmphase.integrations.rules import new_message_id, new_secret
 from tests.factories.apps import build_path
+from tests.factories.base import save
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -122,12 +125,29 @@ def world(db, make_user, make_program, make_project, make_kpi, make_token):
         owner_id=outsider.id,
     )
     make_token(outsider, "someone else's")
+    # Integrations (issue 20): an endpoint with one delivery, and someone's calendar feed.
+    webhook = save(
+        Webhook(url="https://93.184.216.34/hook", events="gate.decided", secret=new_secret())
+    )
+    delivery = save(
+        Delivery(
+            kind="webhook",
+            webhook_id=webhook.id,
+            message_id=new_message_id(),
+            event_type="gate.decided",
+            body="{}",
+        )
+    )
+    feed = save(CalendarFeed(user_id=outsider.id, token="matrix-calendar-token"))
     known = {
         "program_id": program.id,
         "project_id": project.id,
         "kpi_id": kpi.id,
         "user_id": outsider.id,
         "period": "2026-01",
+        "webhook_id": webhook.id,
+        "delivery_id": delivery.id,
+        "token": feed.token,
     }
     for table in db.metadata.sorted_tables:  # "<thing>_id" → the first row of table <things>
         first = None

@@ -5,6 +5,8 @@ from crmphase.auth.api import blp as tokens_blp
 from crmphase.dashboard.api import blp as dashboard_blp
 from crmphase.exports.api import blp as exports_blp
 from crmphase.extensions import csrf
+from crmphase.integrations.api import blp as webhooks_blp
+from crmphase.integrations.api import register_event_schemas
 from crmphase.jobs.api import blp as jobs_blp
 from crmphase.metrics.api import blp as metrics_blp
 from crmphase.notifications.api import blp as notifications_blp
@@ -22,6 +24,7 @@ def api_blueprints() -> list:
         notifications_blp,
         exports_blp,
         tokens_blp,
+        webhooks_blp,
     ]
 
 
@@ -30,3 +33,4 @@ def register_api_blueprints(api) -> None:
         # Token-authenticated JSON: the session cookie is never read there, so no CSRF.
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint, url_prefix=API_PREFIX)
+    register_event_schemas(api.spec)

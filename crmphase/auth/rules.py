@@ -35,6 +35,7 @@ class Action(enum.StrEnum):
     EXPORT_BUILD = "export.build"
     TOKEN_OWN = "token.own"
     TOKEN_MANAGE_ANY = "token.manage_any"
+    WEBHOOK_MANAGE = "webhook.manage"
 
 
 ALL = frozenset(Role)
@@ -64,6 +65,7 @@ ROLES_FOR: dict[Action, frozenset[Role]] = {
     Action.EXPORT_BUILD: frozenset({Role.CRMO, Role.STEERING}),
     Action.TOKEN_OWN: ALL,
     Action.TOKEN_MANAGE_ANY: frozenset({Role.CRMO}),
+    Action.WEBHOOK_MANAGE: frozenset({Role.CRMO}),
 }
 
 # Endpoints registered by libraries rather than by our views, open to anonymous visitors:

@@ -26,6 +26,7 @@ from crmphase.exports import csv_zip, html, xlsx
 from crmphase.exports.loaders import export_dir, monthly_review, review_recipients
 from crmphase.exports.models import EXPORT_FORMATS, ExportFile
 from crmphase.extensions import db
+from crmphase.integrations.services import announce_export
 from crmphase.jobs.definition import JobContext
 from crmphase.notifications.services import Draft, app_link, queue
 from crmphase.periods import Period, PeriodError
@@ -197,6 +198,7 @@ def store_monthly_review(
             after=_describe(row),
         )
         stored.append(row)
+    announce_export(stored)
     db.session.commit()
     return stored
 

@@ -58,6 +58,10 @@ class JobDefinition:
     catch_up_periods: int = 1  # how many missed periods a restarted scheduler back-fills
     schedule_text: str = ""
     extra: dict = field(default_factory=dict)
+    # A queue to drain rather than a period to compute: the scheduler calls ``function``
+    # on every tick (as it delivers mail) instead of recording a run per period; manual
+    # runs (CLI, API, job page) still record a run for the day.
+    every_tick: bool = False
 
     # --- periods -------------------------------------------------------------------------
 

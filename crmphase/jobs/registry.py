@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from crmphase.errors import NotFound
 from crmphase.exports import tasks as exports_tasks
+from crmphase.integrations import tasks as integrations_tasks
 from crmphase.jobs.definition import JobDefinition
 from crmphase.metrics import tasks as metrics_tasks
 
 JOBS: dict[str, JobDefinition] = {
-    job.name: job for module in (metrics_tasks, exports_tasks) for job in module.JOBS
+    job.name: job
+    for module in (metrics_tasks, exports_tasks, integrations_tasks)
+    for job in module.JOBS
 }
 
 

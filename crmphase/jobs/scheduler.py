@@ -4,8 +4,9 @@ One mechanism. APScheduler 3 runs one job, the *tick*, every 15 seconds, in memo
 takes or renews the scheduler lock (:mod:`crmphase.jobs.locks`: a PostgreSQL advisory
 lock, a lease row on SQLite); in the one process that holds it, it runs every (job, period)
 the schedule owes and that has not succeeded, oldest period first, then mails the pending
-notifications. When a period is owed is APScheduler's too: each job's ``cron`` is a
-``CronTrigger`` (:meth:`~crmphase.jobs.definition.JobDefinition.fire_time`).
+notifications and drains the queues of the ``every_tick`` jobs (webhook delivery). When a
+period is owed is APScheduler's too: each job's ``cron`` is a ``CronTrigger``
+(:meth:`~crmphase.jobs.definition.JobDefinition.fire_time`).
 
 Why the tick stays and the cron jobs in a database job store went (the first version had
 both, and every cron fire found that the tick had already done its work):
@@ -84,6 +85,8 @@ def due_runs(now: datetime) -> list[tuple[JobDefinition, str]]:
     order = {job.name: index for index, job in enumerate(jobs)}
     owed: list[tuple[JobDefinition, str]] = []
     for job in jobs:
+        if job.every_tick:
+            continue  # a queue, drained by every tick (SchedulerService._drain_queues)
         if job.cadence == MONTHLY and earliest is None:
             continue  # no project yet: nothing to snapshot or review
         keys = job.due_keys(now, tz, earliest if job.cadence == MONTHLY else None)
@@ -121,7 +124,8 @@ class SchedulerService:
         return self.app.app_context()
 
     def tick(self) -> TickReport:
-        """Take or renew the lock; when active, run what is due and deliver mail."""
+        """Take or renew the lock; when active, run what is due, deliver mail and drain
+        the queues of the ``every_tick`` jobs (webhook delivery)."""
         with self._context():
             self.active = self.lock.acquire()
             if not self.active:
@@ -129,6 +133,7 @@ class SchedulerService:
             report = TickReport(active=True)
             self._run_due(report)
             report.delivered = self._deliver()
+            self._drain_queues()
             return report
 
     def scheduled_tick(self) -> None:
@@ -194,6 +199,17 @@ class SchedulerService:
             db.session.rollback()
             log.exception("delivering notifications failed")
             return {}
+
+    def _drain_queues(self) -> None:
+        """Call every job that drains a queue (``every_tick``), outside the run table."""
+        for job in all_jobs():
+            if not job.every_tick or not self.lock.held:
+                continue
+            try:
+                job.function(job.context(clock.today().isoformat(), trigger="schedule"))
+            except Exception:  # never let one queue stop the scheduler
+                db.session.rollback()
+                log.exception("draining %s failed", job.name)
 
     def release(self) -> None:
         """Give the lock up (on a clean stop), so that a standby takes over at once."""

@@ -31,6 +31,12 @@ from crmphase.auth.policy import Action, explain_refusal
 from crmphase.auth.rules import may_own_kpi
 from crmphase.errors import Conflict, FieldErrors
 from crmphase.extensions import db
+from crmphase.integrations.services import (
+    announce_alerts,
+    announce_alerts_resolved,
+    announce_measurement,
+    announce_snapshots,
+)
 from crmphase.metrics import imports, loaders, rules
 from crmphase.metrics.models import (
     COST_CATEGORIES,
@@ -356,12 +362,13 @@ def apply_measurement(
         project_id=project.id,
         program_id=project.program_id,
     )
+    announce_measurement(measurement, kpi)
     return measurement, outcome
 
 
 def _resolve_missing_alert(kpi: Kpi, period: Period, now) -> None:
     """A measurement answers its missing-measurement alert at once."""
-    db.session.execute(
+    resolved = db.session.scalars(
         sa.update(Alert)
         .where(
             Alert.kind == "missing_measurement",
@@ -370,8 +377,10 @@ def _resolve_missing_alert(kpi: Kpi, period: Period, now) -> None:
             Alert.resolved_at.is_(None),
         )
         .values(resolved_at=now)
+        .returning(Alert.id)
         .execution_options(synchronize_session=False)
     )
+    announce_alerts_resolved(resolved.all())
 
 
 def record_measurement(
@@ -534,6 +543,7 @@ def write_roi_snapshots(period: Period, *, actor=None) -> int:
     )
     db.session.flush()
     refresh_snapshot_totals([str(period)])
+    announce_snapshots(str(period), written)
     return written
 
 
@@ -659,6 +669,7 @@ def sync_alerts(wanted: list[rules.WantedAlert], *, day: date) -> tuple[list[Ale
                 "resolved": sorted(a.id for a in changes.resolve),
             },
         )
+    announce_alerts(opened=opened, resolved=list(changes.resolve))
     return result, len(opened) + len(changes.resolve)
 
 

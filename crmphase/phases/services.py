@@ -18,6 +18,7 @@ from crmphase.audit.services import record_event
 from crmphase.auth.policy import Action, authorize
 from crmphase.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from crmphase.extensions import db
+from crmphase.integrations.services import announce_gate_decided, announce_review_requested
 from crmphase.phases import rules
 from crmphase.phases.loaders import (
     Gate,
@@ -177,6 +178,7 @@ def request_review(actor, project: Project, note: str | None = "") -> GateReview
         project_id=project.id,
         program_id=project.program_id,
     )
+    announce_review_requested(review, project)
     db.session.commit()
     return review
 
@@ -356,6 +358,7 @@ def _apply(actor, project, decision, rationale, outcome) -> GateDecision:
         project_id=project.id,
         program_id=project.program_id,
     )
+    announce_gate_decided(row, project)
     return row
 
 

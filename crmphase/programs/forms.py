@@ -42,6 +42,12 @@ class ProgramForm(FlaskForm):
     measurement_grace_days = IntegerField(
         "Measurement grace days", default=10, validators=[NumberRange(min=0, max=90)]
     )
+    chat_url = StringField("Chat incoming-webhook URL (optional)", validators=[Length(max=500)])
+    chat_flavour = SelectField(
+        "Chat flavour",
+        choices=choices([("slack", "Slack-compatible"), ("teams", "Microsoft Teams workflow")]),
+        default="slack",
+    )
     version = HiddenField()
 
 

@@ -45,6 +45,7 @@ class Program(Model):
         sa.CheckConstraint("discount_rate >= 0 AND discount_rate < 1", name="discount_rate"),
         sa.CheckConstraint("bite_size_max_months >= 1", name="bite_size_max_months"),
         sa.CheckConstraint("measurement_grace_days >= 0", name="measurement_grace_days"),
+        sa.CheckConstraint("chat_flavour IN ('slack', 'teams')", name="chat_flavour"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +57,9 @@ class Program(Model):
     bite_size_max_months: Mapped[int] = mapped_column(default=6)
     bite_size_max_budget: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
     measurement_grace_days: Mapped[int] = mapped_column(default=10)
+    # Where the program's chat hears of it (SPEC §7): an incoming-webhook URL, "" for none.
+    chat_url: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    chat_flavour: Mapped[str] = mapped_column(sa.String(8), default="slack", server_default="slack")
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 

@@ -4,6 +4,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 
 from crmphase.api.fields import Money, PageQuery, page_schema, update_schema
+from crmphase.integrations.rules import CHAT_FLAVOURS
 from crmphase.phases.loaders import is_review_overdue, next_review_due
 from crmphase.phases.rules import Phase, ProjectState
 from crmphase.programs.loaders import team_member_ids
@@ -42,6 +43,15 @@ class ProgramSchema(ma.Schema):
     bite_size_max_budget = Money(allow_none=True, load_default=None)
     measurement_grace_days = ma.fields.Integer(
         load_default=None, allow_none=True, validate=ma.validate.Range(min=0, max=90)
+    )
+    chat_url = Str(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(max=500),
+        metadata={"description": "the program chat's incoming-webhook URL; empty: none"},
+    )
+    chat_flavour = Str(
+        load_default=None, allow_none=True, validate=ma.validate.OneOf(CHAT_FLAVOURS)
     )
     version = ma.fields.Integer(dump_only=True)
     created_at = ma.fields.DateTime(dump_only=True)

@@ -16,6 +16,7 @@ from crmphase.auth.models import User
 from crmphase.auth.rules import Action, roles_for
 from crmphase.errors import FieldErrors
 from crmphase.extensions import db
+from crmphase.integrations.services import check_chat_setting
 from crmphase.phases.services import enter_gate
 from crmphase.programs import rules
 from crmphase.programs.models import Program, Project
@@ -30,6 +31,8 @@ PROGRAM_FIELDS = (
     "bite_size_max_months",
     "bite_size_max_budget",
     "measurement_grace_days",
+    "chat_url",
+    "chat_flavour",
 )
 PROJECT_FIELDS = (
     "program_id",
@@ -82,6 +85,7 @@ def _check_program(data: dict, errors: FieldErrors, program: Program | None) -> 
         if db.session.scalar(query):
             errors.add("name", f"a program named '{name}' already exists")
     rules.check_program_limits(data, errors)
+    check_chat_setting(data, errors)
     if data.get("crmo_id") is not None:
         _users([data["crmo_id"]], errors, "crmo_id", roles=roles_for(Action.PROGRAM_MANAGE))
 

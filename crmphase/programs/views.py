@@ -75,6 +75,8 @@ def _program_data(form: ProgramForm) -> dict:
         "bite_size_max_months": form.bite_size_max_months.data,
         "bite_size_max_budget": money_value(form.bite_size_max_budget),
         "measurement_grace_days": form.measurement_grace_days.data,
+        "chat_url": form.chat_url.data or "",
+        "chat_flavour": form.chat_flavour.data,
     }
 
 

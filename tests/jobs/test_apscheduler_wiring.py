@@ -52,7 +52,12 @@ def test_the_one_job_is_the_tick_in_memory_and_the_schedule_is_cron(app, committ
     with committed_db.engine.connect() as conn:
         assert "apscheduler_jobs" not in sa.inspect(conn).get_table_names()
     jobs = {job.name: job for job in all_jobs()}  # stable ids, cron triggers
-    assert set(jobs) == {"roi_snapshot", "measurement_check", "monthly_review_export"}
+    assert set(jobs) == {
+        "roi_snapshot",
+        "measurement_check",
+        "monthly_review_export",
+        "webhook_delivery",  # SPEC §7 (issue 20)
+    }
     trigger = jobs["roi_snapshot"].trigger(clock.timezone())
     assert str(trigger).startswith("cron[") and "day='1'" in str(trigger)
 

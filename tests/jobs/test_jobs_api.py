@@ -96,6 +96,7 @@ def test_list_jobs_and_runs(api, frozen, tracked_project):
         "roi_snapshot",
         "measurement_check",
         "monthly_review_export",
+        "webhook_delivery",  # SPEC §7 (issue 20)
     ]
     assert jobs[2]["requires"] == ["roi_snapshot"]
     for period in ("2026-01", "2026-02"):

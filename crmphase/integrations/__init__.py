@@ -1,0 +1,1 @@
+"""Integrations (SPEC §7): signed webhooks, chat messages and calendar feeds."""
