@@ -3,11 +3,9 @@ OpenAPI document, every domain's API blueprint."""
 
 from __future__ import annotations
 
-from http import HTTPStatus
-
+from apispec import BasePlugin
 from flask import Flask, g, request
 from flask_smorest import Api
-from flask_smorest.utils import prepare_response
 
 from crmphase.api import is_api_request
 from crmphase.api.problems import (
@@ -22,28 +20,29 @@ from crmphase.errors import DomainError
 from crmphase.web import handle_http_exception, render_domain_error
 
 
+class ProblemResponsesPlugin(BasePlugin):
+    """Documents the reusable responses as ``application/problem+json``, the content type
+    they are sent as. The only reusable responses are the error responses flask-smorest
+    registers (one per HTTP status, and the default error, all of ``ERROR_SCHEMA``); this
+    goes through apispec's public plugin hook rather than flask-smorest's internals."""
+
+    def response_helper(self, response: dict, **kwargs) -> dict | None:
+        content = response.get("content", {})
+        if "application/json" not in content:
+            return None
+        return {"content": {PROBLEM_CONTENT_TYPE: content["application/json"]}}
+
+
 class CrmphaseApi(Api):
     """flask-smorest's Api with errors rendered (and documented) as RFC 9457 problem JSON."""
 
     ERROR_SCHEMA = ProblemSchema
 
-    def _register_responses(self):
-        """Document every error response as ``application/problem+json`` (what is sent)."""
-        for status in HTTPStatus:
-            response = {"description": status.phrase}
-            if not (100 <= status < 200) and status not in (204, 304):
-                response["schema"] = self.ERROR_SCHEMA
-            prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
-            self.spec.components.response(status.name, response, lazy=True)
-        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
-        prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
-        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
-
     def handle_http_exception(self, error):
         return handle_http_exception(error)
 
 
-api = CrmphaseApi()
+api = CrmphaseApi(spec_kwargs={"extra_plugins": [ProblemResponsesPlugin()]})
 
 
 def authenticate_bearer() -> None:

@@ -68,3 +68,15 @@ def test_an_oversized_body_is_refused(api):
         headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 413
+
+
+def test_the_openapi_document_gives_errors_as_problem_json(api):
+    """Errors are sent as application/problem+json, so the document says so too."""
+    document = api(None).get("/api/v1/openapi.json").json
+    responses = document["components"]["responses"]
+    assert responses, "the document names no reusable error responses"
+    for name, response in responses.items():
+        assert list(response["content"]) == ["application/problem+json"], name
+        assert response["content"]["application/problem+json"]["schema"] == {
+            "$ref": "#/components/schemas/Problem"
+        }
